@@ -10,6 +10,6 @@ import sys
 if not __package__:
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from mck.cli import main  # noqa: E402  (needs the path fix above)
+from mck.cli import main
 
 main()

@@ -1,0 +1,170 @@
+"""Preflight: is this a project, and does it have every credential it needs? Nothing runs yet.
+
+The HCL is read with python-hcl2 to find which providers the configuration really uses
+(a provider is used when a resource or data source of its type is declared, here or in a local
+child module) and which variables those providers' blocks reference. Every such variable without a
+default and without a value (TF_VAR_… in the environment, terraform.tfvars, *.auto.tfvars) is
+reported at once, so the user fixes them all in one go.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import hcl2
+from hcl2.utils import SerializationOptions
+
+from mck.errors import UsageError
+
+_VAR_REF = re.compile(r"\bvar\.([A-Za-z_][A-Za-z0-9_-]*)")
+_OPTIONS = SerializationOptions(strip_string_quotes=True, with_comments=False)
+
+
+@dataclass
+class Config:
+    """What preflight learned from the project's HCL."""
+
+    providers_used: set[str] = field(default_factory=set)
+    # provider name → variables its provider blocks reference
+    provider_vars: dict[str, set[str]] = field(default_factory=dict)
+    # variable name → has a default in its declaration
+    variables: dict[str, bool] = field(default_factory=dict)
+    defaults: dict[str, Any] = field(default_factory=dict)
+
+
+def check_project(project: Path) -> None:
+    if not project.is_dir():
+        raise UsageError(f"{project} is not a directory: run mck in your project or pass -C DIR")
+    missing = [
+        what
+        for what, present in (
+            ("*.tf files", any(project.glob("*.tf"))),
+            ("main.yml", (project / "main.yml").is_file()),
+            ("templates/inventory.j2", (project / "templates" / "inventory.j2").is_file()),
+        )
+        if not present
+    ]
+    if missing:
+        raise UsageError(
+            f"{project} is not an mck project (no {', '.join(missing)}): "
+            "run mck from the directory holding instances.tf, or pass -C DIR"
+        )
+
+
+def read_config(project: Path) -> Config:
+    config = Config()
+    for module_dir in _module_dirs(project, seen=set()):
+        for tf in sorted(module_dir.glob("*.tf")):
+            _absorb(config, _parse(tf), root=module_dir == project)
+    return config
+
+
+def _parse(path: Path) -> dict[str, Any]:
+    try:
+        with path.open(encoding="utf-8") as handle:
+            parsed: dict[str, Any] = hcl2.load(handle, serialization_options=_OPTIONS)
+            return parsed
+    except Exception as exc:  # python-hcl2 raises lark errors of many kinds
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise UsageError(f"cannot parse {path.name}: {first}; fix the HCL and retry") from exc
+
+
+def _module_dirs(project: Path, seen: set[Path]) -> Iterator[Path]:
+    """The root module and every local child module it calls (sources starting with ./ or ../)."""
+    project = project.resolve()
+    if project in seen:
+        return
+    seen.add(project)
+    yield project
+    for tf in sorted(project.glob("*.tf")):
+        for block in _blocks(_parse(tf).get("module", [])):
+            for _name, body in block:
+                source = str(body.get("source", ""))
+                if source.startswith(("./", "../")) and (project / source).is_dir():
+                    yield from _module_dirs(project / source, seen)
+
+
+def _blocks(entries: list[Any]) -> Iterator[list[tuple[str, dict[str, Any]]]]:
+    for entry in entries:
+        if isinstance(entry, dict):
+            yield [(key, body) for key, body in entry.items() if isinstance(body, dict)]
+
+
+def _absorb(config: Config, parsed: dict[str, Any], *, root: bool) -> None:
+    for kind in ("resource", "data"):
+        for block in _blocks(parsed.get(kind, [])):
+            for type_name, _body in block:
+                config.providers_used.add(type_name.split("_", 1)[0])
+    if not root:
+        return  # credentials and their variables live in the root module only
+    for block in _blocks(parsed.get("provider", [])):
+        for name, body in block:
+            refs = set(_VAR_REF.findall(json.dumps(body)))
+            config.provider_vars.setdefault(name, set()).update(refs)
+    for block in _blocks(parsed.get("variable", [])):
+        for name, body in block:
+            config.variables[name] = "default" in body
+            if "default" in body:
+                config.defaults[name] = body["default"]
+
+
+def tfvars_values(project: Path) -> dict[str, Any]:
+    """Values from the files tofu loads by itself, in its precedence order (later wins)."""
+    values: dict[str, Any] = {}
+    files = [project / "terraform.tfvars", project / "terraform.tfvars.json"]
+    files += sorted(project.glob("*.auto.tfvars")) + sorted(project.glob("*.auto.tfvars.json"))
+    for path in files:
+        if not path.is_file():
+            continue
+        if path.suffix == ".json":
+            try:
+                values.update(json.loads(path.read_text(encoding="utf-8")))
+            except json.JSONDecodeError as exc:
+                raise UsageError(f"cannot parse {path.name}: {exc}; fix it and retry") from exc
+        else:
+            values.update(_parse(path))
+    return values
+
+
+def missing_credentials(project: Path, config: Config, env: Mapping[str, str]) -> list[str]:
+    """TF_VAR_… names that must be exported before tofu can talk to the providers in use."""
+    given = tfvars_values(project)
+    missing = set()
+    for provider in config.providers_used:
+        for var in config.provider_vars.get(provider, set()):
+            if config.variables.get(var, True):
+                continue  # has a default, or not declared here (tofu itself will say so)
+            if env.get(f"TF_VAR_{var}") or given.get(var) not in (None, ""):
+                continue
+            missing.add(f"TF_VAR_{var}")
+    return sorted(missing)
+
+
+def cluster_name(project: Path, config: Config, env: Mapping[str, str]) -> str:
+    """The cluster's name as tofu will see it: TF_VAR_ env, tfvars, then the default."""
+    value = env.get("TF_VAR_cluster_name") or tfvars_values(project).get("cluster_name")
+    return str(value or config.defaults.get("cluster_name") or "mck-k8s")
+
+
+def preflight(project: Path, env: Mapping[str, str]) -> Config:
+    """Fail with one line before anything runs, naming every problem and its fix."""
+    check_project(project)
+    config = read_config(project)
+    missing = missing_credentials(project, config, env)
+    if missing:
+        providers = sorted(
+            p
+            for p in config.providers_used
+            if any(f"TF_VAR_{v}" in missing for v in config.provider_vars.get(p, set()))
+        )
+        raise UsageError(
+            f"missing credentials for {', '.join(providers)}: export "
+            + " ".join(f"{name}=…" for name in missing)
+            + " (or remove that provider's resources from the .tf files)"
+        )
+    return config

@@ -1,0 +1,166 @@
+"""OpenTofu (or Terraform): finding the binary, building argv, running it.
+
+Every tofu/terraform invocation in mck goes through `Tofu.run`, the one seam tests patch.
+Argv building (`Tofu.argv`) is separate from running so it can be unit-tested exactly.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections import deque
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mck.errors import ToolError, UsageError
+
+INSTALL_HINT = (
+    "install OpenTofu (https://opentofu.org/docs/intro/install/) or Terraform, "
+    "or point MCK_TOFU at the binary"
+)
+
+
+def find_binary(env: Mapping[str, str]) -> str:
+    """MCK_TOFU wins; else `tofu` on PATH; else `terraform` (a drop-in replacement)."""
+    override = env.get("MCK_TOFU")
+    path = env.get("PATH")
+    if override:
+        found = shutil.which(override, path=path)
+        if not found:
+            raise UsageError(f"MCK_TOFU={override} is not an executable: {INSTALL_HINT}")
+        return found
+    for name in ("tofu", "terraform"):
+        found = shutil.which(name, path=path)
+        if found:
+            return found
+    raise UsageError(f"neither tofu nor terraform is on PATH: {INSTALL_HINT}")
+
+
+@dataclass
+class Tofu:
+    binary: str
+    project: Path
+    env: dict[str, str]
+    # Lines of human progress go here (stderr by default); tests pass a list's append.
+    echo: Any = field(default=None)
+    color: bool = False
+
+    @property
+    def name(self) -> str:
+        return Path(self.binary).name
+
+    def argv(self, *args: str) -> list[str]:
+        """The exact command line for `args`, with the flags every mck call needs."""
+        argv = [self.binary, *args]
+        # Never prompt: mck is non-interactive between its own confirmations.
+        if args and args[0] in {"init", "plan", "apply", "destroy", "refresh"}:
+            argv.append("-input=false")
+        if not self.color and args and args[0] != "version":
+            argv.append("-no-color")
+        return argv
+
+    def run(
+        self, argv: list[str], *, stream: bool = False, check: bool = True
+    ) -> subprocess.CompletedProcess[str]:
+        """Run argv in the project. Streamed output goes line by line to `echo`."""
+        env = {**self.env, "CHECKPOINT_DISABLE": self.env.get("CHECKPOINT_DISABLE", "1")}
+        if not stream:
+            proc = subprocess.run(
+                argv, cwd=self.project, env=env, capture_output=True, text=True, check=False
+            )
+        else:
+            proc = self._run_streaming(argv, env)
+        if check and proc.returncode != 0:
+            raise self._failure(argv, proc)
+        return proc
+
+    def _run_streaming(
+        self, argv: list[str], env: dict[str, str]
+    ) -> subprocess.CompletedProcess[str]:
+        echo = self.echo or (lambda line: print(line, file=sys.stderr, flush=True))
+        tail: deque[str] = deque(maxlen=40)  # enough to quote the error block back to the user
+        with subprocess.Popen(
+            argv,
+            cwd=self.project,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            bufsize=1,
+        ) as proc:
+            assert proc.stdout is not None
+            for raw in proc.stdout:
+                line = raw.rstrip("\n")
+                tail.append(line)
+                echo(line)
+            rc = proc.wait()
+        return subprocess.CompletedProcess(argv, rc, "\n".join(tail), "\n".join(tail))
+
+    def _failure(self, argv: list[str], proc: subprocess.CompletedProcess[str]) -> ToolError:
+        detail = _first_error(proc.stderr or proc.stdout or "")
+        verb = argv[1] if len(argv) > 1 else ""
+        message = f"{self.name} {verb} failed (exit {proc.returncode})"
+        if detail:
+            message += f": {detail}"
+        return ToolError(message, argv=argv, rc=proc.returncode, stderr=proc.stderr or "")
+
+    # The calls mck makes, in pipeline order.
+
+    def needs_init(self) -> bool:
+        """init is slow-ish and may reach registries: only when the working dir lacks it."""
+        return not (self.project / ".terraform").is_dir()
+
+    def init(self) -> None:
+        self.run(self.argv("init"), stream=True)
+
+    def plan(self, planfile: Path, *, destroy: bool = False) -> bool:
+        """Write a plan; return True when it changes anything (-detailed-exitcode 2)."""
+        args = ["plan", f"-out={planfile}", "-detailed-exitcode"]
+        if destroy:
+            args.append("-destroy")
+        proc = self.run(self.argv(*args), stream=True, check=False)
+        if proc.returncode not in (0, 2):
+            raise self._failure(proc.args, proc)
+        return proc.returncode == 2
+
+    def apply(self, planfile: Path) -> None:
+        self.run(self.argv("apply", str(planfile)), stream=True)
+
+    def show_json(self, planfile: Path | None = None) -> dict[str, Any]:
+        """The state (or a saved plan) as JSON: works with remote backends too."""
+        args = ["show", "-json"] + ([str(planfile)] if planfile else [])
+        proc = self.run(self.argv(*args))
+        try:
+            data = json.loads(proc.stdout)
+        except json.JSONDecodeError as exc:
+            raise ToolError(
+                f"{self.name} show -json printed something that is not JSON ({exc})",
+                argv=list(proc.args),
+                rc=0,
+            ) from exc
+        if not isinstance(data, dict):
+            raise ToolError(f"{self.name} show -json did not print an object", argv=[], rc=0)
+        return data
+
+    def destroy(self) -> None:
+        self.run(self.argv("destroy", "-auto-approve"), stream=True)
+
+
+def _first_error(output: str) -> str:
+    """The first `Error: …` line tofu printed, which is the one that says what went wrong."""
+    for line in output.splitlines():
+        text = line.strip().lstrip("│╷╵ ").strip()
+        if text.startswith("Error:"):
+            return text[len("Error:") :].strip()
+    lines = [line.strip() for line in output.splitlines() if line.strip()]
+    return lines[-1] if lines else ""
+
+
+def default_env() -> dict[str, str]:
+    """The environment tofu runs with: ours, never asking HashiCorp's checkpoint server."""
+    return {**os.environ, "CHECKPOINT_DISABLE": os.environ.get("CHECKPOINT_DISABLE", "1")}
