@@ -1,0 +1,179 @@
+"""Every node-side action goes through ansible-runner, here. Results come back as data.
+
+A failed playbook is not an exception: `PlayResult` says per host how many tasks were ok,
+changed, failed, and whether it was unreachable, and which task failed with which message.
+
+Each run gets a private data dir in a fresh 0700 temporary directory that is removed afterwards:
+ansible-runner writes the whole process environment (which holds the user's TF_VAR_ tokens) and
+any extra vars (join tokens) into it, and those must not outlive the run.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import ansible_runner
+
+PLAYBOOKS = Path(__file__).parent / "playbooks"
+
+
+@dataclass
+class HostStats:
+    ok: int = 0
+    changed: int = 0
+    failed: int = 0
+    skipped: int = 0
+    unreachable: bool = False
+
+
+@dataclass(frozen=True)
+class Failure:
+    host: str
+    task: str
+    message: str
+
+
+@dataclass
+class PlayResult:
+    status: str  # ansible-runner's: successful | failed | timeout | canceled
+    rc: int
+    hosts: dict[str, HostStats] = field(default_factory=dict)
+    failures: list[Failure] = field(default_factory=list)
+    # host → task name → the module result, for tasks listed in `capture`
+    captured: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
+    # remote module executions per host (events that ran a module), for the benchmark
+    executions: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.rc == 0 and not self.failures
+
+    def changed_hosts(self) -> list[str]:
+        return sorted(h for h, s in self.hosts.items() if s.changed)
+
+
+def redact(text: str, secrets: Iterable[str]) -> str:
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "********")
+    return text
+
+
+@dataclass
+class Ansible:
+    project: Path
+    # Called with each chunk of ansible's human output when `show_output` is asked for.
+    echo: Callable[[str], None] = field(
+        default=lambda text: print(text, file=sys.stderr, flush=True)
+    )
+    verbosity: int = 0
+
+    @property
+    def inventory(self) -> Path:
+        return self.project / "inventory"
+
+    def envvars(self) -> dict[str, str]:
+        """What ansible needs beyond our environment: the project's config, and its own bin dir."""
+        bindir = str(Path(sys.executable).parent)  # ansible-playbook lives beside our python
+        path = os.environ.get("PATH", "")
+        return {
+            "ANSIBLE_CONFIG": str(self.project / "ansible.cfg"),
+            "PATH": f"{bindir}{os.pathsep}{path}" if bindir not in path.split(os.pathsep) else path,
+            # Keep ansible's own output in the order it happens and free of colour codes.
+            "ANSIBLE_FORCE_COLOR": "0",
+            "PYTHONUNBUFFERED": "1",
+        }
+
+    def playbook(
+        self,
+        playbook: Path,
+        *,
+        limit: str | None = None,
+        extravars: dict[str, Any] | None = None,
+        capture: Iterable[str] = (),
+        secrets: Iterable[str] = (),
+        show_output: bool = False,
+    ) -> PlayResult:
+        """Run one playbook against the project's inventory; never raises for failed hosts."""
+        capture = set(capture)
+        secrets = [s for s in secrets if s]
+        result = PlayResult(status="unknown", rc=-1)
+
+        def on_event(event: dict[str, Any]) -> bool:
+            _record(result, event, capture, secrets)
+            if show_output and event.get("stdout"):
+                self.echo(redact(event["stdout"], secrets))
+            return False  # keep nothing on disk beyond what the temp dir holds
+
+        private = Path(tempfile.mkdtemp(prefix="mck-runner-"))
+        try:
+            os.chmod(private, 0o700)
+            runner = ansible_runner.run(
+                private_data_dir=str(private),
+                project_dir=str(self.project),
+                playbook=str(playbook),
+                inventory=str(self.inventory),
+                limit=limit,
+                extravars=extravars or {},
+                envvars=self.envvars(),
+                event_handler=on_event,
+                quiet=True,
+                verbosity=self.verbosity or None,
+                suppress_env_files=True,
+            )
+            result.status, result.rc = runner.status, runner.rc
+        finally:
+            shutil.rmtree(private, ignore_errors=True)
+        return result
+
+
+def _record(
+    result: PlayResult, event: dict[str, Any], capture: set[str], secrets: list[str]
+) -> None:
+    kind = event.get("event", "")
+    data = event.get("event_data") or {}
+    host = data.get("host")
+    if kind == "playbook_on_stats":
+        for key, attr in (
+            ("ok", "ok"),
+            ("changed", "changed"),
+            ("failures", "failed"),
+            ("skipped", "skipped"),
+        ):
+            for name, count in (data.get(key) or {}).items():
+                setattr(result.hosts.setdefault(name, HostStats()), attr, int(count))
+        for name in data.get("dark") or {}:
+            result.hosts.setdefault(name, HostStats()).unreachable = True
+        return
+    if not host or not kind.startswith("runner_on_"):
+        return
+    task = str(data.get("task", ""))
+    res = data.get("res") or {}
+    if kind in ("runner_on_ok", "runner_on_failed", "runner_on_unreachable"):
+        result.executions[host] = result.executions.get(host, 0) + 1
+    if task in capture and kind in ("runner_on_ok", "runner_on_failed"):
+        result.captured.setdefault(host, {})[task] = res
+    if kind == "runner_on_unreachable":
+        result.hosts.setdefault(host, HostStats()).unreachable = True
+        result.failures.append(Failure(host, task, redact(_message(res), secrets)))
+    elif kind == "runner_on_failed" and not data.get("ignore_errors"):
+        result.failures.append(Failure(host, task, redact(_message(res), secrets)))
+
+
+def _message(res: dict[str, Any]) -> str:
+    """The most telling line of a failed module result."""
+    for key in ("msg", "stderr", "stdout", "module_stderr"):
+        text = res.get(key)
+        if isinstance(text, str) and text.strip():
+            lines = [line for line in text.strip().splitlines() if line.strip()]
+            if key == "msg" and lines[0].startswith("non-zero return code"):
+                continue  # the command's own stderr below says more
+            return lines[-1] if key == "module_stderr" else lines[0]
+    return "failed (no message)"

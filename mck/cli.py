@@ -1,0 +1,74 @@
+"""The command line. Only click lives here: it turns options into Settings, calls the core, and
+turns an MckError into one red line and its exit code."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from mck import __version__
+from mck.converge import Settings, converge, destroy
+from mck.errors import EXIT_USAGE, MckError
+from mck.report import Ui
+
+
+@click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "-C",
+    "--project",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("."),
+    show_default=True,
+    envvar="MCK_PROJECT",
+    help="Project directory holding instances.tf, main.yml and roles/.",
+)
+@click.option("--destroy", "do_destroy", is_flag=True, help="Tear everything down.")
+@click.option("-y", "--yes", is_flag=True, help="Do not ask for confirmation (for scripts).")
+@click.option("-v", "--verbose", count=True, help="More ansible output (-v, -vv, …).")
+@click.version_option(__version__, prog_name="mck")
+@click.pass_context
+def main(ctx: click.Context, project: Path, do_destroy: bool, yes: bool, verbose: int) -> None:
+    """Converge the cluster described by the project's OpenTofu files.
+
+    With no command: create or update the VMs, configure every node, and form or grow one
+    microk8s cluster. Run it again after editing instances.tf.
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    settings = Settings(project=project, verbosity=verbose)
+    ui = Ui()
+    if do_destroy:
+        _confirm_destroy(project, yes)
+        _run(lambda: destroy(settings, ui), ui)
+    else:
+        _run(lambda: converge(settings, ui), ui)
+
+
+def _confirm_destroy(project: Path, yes: bool) -> None:
+    if yes:
+        return
+    if not sys.stdin.isatty():
+        _fail("refusing to destroy without confirmation: no terminal to ask on; pass --yes")
+    if not click.confirm(
+        f"Destroy every VM in {project.resolve()} and remove its inventory?", default=False
+    ):
+        _fail("nothing destroyed")
+
+
+def _run(action: object, ui: Ui) -> None:
+    assert callable(action)
+    try:
+        action()
+    except MckError as exc:
+        ui.error(exc.message)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        ui.error("interrupted")
+        sys.exit(130)
+
+
+def _fail(message: str) -> None:
+    Ui().error(message)
+    sys.exit(EXIT_USAGE)

@@ -1,0 +1,260 @@
+"""The converge pipeline, readable top to bottom:
+
+preflight → plan → provision → nodes → inventory → configure → cluster → report
+
+and `destroy`. Each step is a small function; the only I/O they do goes through the modules
+that own it (tofu, ansible, inventory). Nothing here knows about click.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from mck import cluster, known_hosts
+from mck.ansible import PLAYBOOKS, Ansible, PlayResult
+from mck.errors import ClusterError, MckError, UsageError
+from mck.inventory import render, write_atomic
+from mck.nodes import Node, NodeChanges, nodes_from_state, planned_changes
+from mck.preflight import cluster_name, preflight
+from mck.report import Ui, table
+from mck.tofu import Tofu, find_binary
+
+STATE_DIR = ".mck"  # project-local, generated: plan file, known_hosts, ssh control sockets
+JOIN_TOKEN_TTL = 300  # seconds a join token stays valid on the leader
+GENERATED = ("inventory", "kubeconfig", STATE_DIR)
+
+
+@dataclass(frozen=True)
+class Settings:
+    project: Path
+    env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+    verbosity: int = 0
+
+
+@dataclass
+class Outcome:
+    nodes: list[Node]
+    changes: NodeChanges
+    joined: list[str]
+    plan: cluster.ClusterPlan
+    probes: list[cluster.Probe]
+
+
+def converge(settings: Settings, ui: Ui) -> Outcome:
+    project = settings.project.resolve()
+
+    # preflight: nothing runs before every problem in the input is known.
+    ui.phase("preflight", str(project))
+    config = preflight(project, settings.env)
+    tofu = _tofu(settings, ui)
+    ansible = Ansible(project, echo=ui.write, verbosity=settings.verbosity)
+    state_dir = project / STATE_DIR
+    state_dir.mkdir(exist_ok=True)
+
+    # plan: what will OpenTofu create or destroy?
+    ui.phase("plan", f"{tofu.name} plan")
+    if tofu.needs_init():
+        tofu.init()
+    planfile = state_dir / "converge.tfplan"
+    try:
+        has_changes = tofu.plan(planfile)
+        changes = planned_changes(tofu.show_json(planfile)) if has_changes else NodeChanges()
+
+        # provision: apply exactly the plan that was shown.
+        if has_changes:
+            ui.phase("provision", _describe(changes))
+            tofu.apply(planfile)
+        else:
+            ui.phase("provision", "no changes")
+    finally:
+        planfile.unlink(missing_ok=True)
+
+    # nodes: read back what exists, through the CLI so remote backends work.
+    nodes = nodes_from_state(tofu.show_json())
+    if not nodes:
+        raise UsageError("the state has no nodes: set at least one node count in instances.tf")
+    for node in nodes:
+        ui.say(f"instance {node.name} is provisioned on {node.cloud} with address {node.public_ip}")
+    # New VMs may have been handed an address an old VM had: forget its old host keys.
+    fresh = set(changes.created) | set(changes.replaced)
+    known_hosts.forget(state_dir / "known_hosts", [n.public_ip for n in nodes if n.name in fresh])
+
+    # inventory: rendered from the state, written atomically.
+    write_inventory(project, nodes, cluster_name(project, config, settings.env))
+
+    # configure: the site playbook, the same one a user can run by hand.
+    ui.phase("configure", f"ansible-playbook main.yml on {len(nodes)} nodes")
+    result = ansible.playbook(project / "main.yml", show_output=True)
+    _raise_for_failures(result, "main.yml")
+    ui.say("environment created.  follow-up configuration can be performed with:")
+    ui.say("ansible-playbook main.yml -i inventory")
+
+    # cluster: probe every node at once, plan (pure), then act one join at a time.
+    ui.phase("cluster", "probing microk8s on every node")
+    probes = probe(ansible, nodes)
+    plan = cluster.plan(probes, nat_ok=False)
+    joined = _join(ansible, plan, ui)
+    if joined:
+        probes = probe(ansible, nodes)
+        plan = cluster.plan(probes, nat_ok=False)
+
+    # report: one table, then every problem that is left.
+    ui.phase("report")
+    ui.say(summary(nodes, probes))
+    outcome = Outcome(nodes, changes, joined, plan, probes)
+    if plan.problems:
+        for problem in plan.problems:
+            ui.error(problem.reason)
+        raise ClusterError(
+            f"the cluster is not converged: {len(plan.problems)} problem(s), listed above"
+        )
+    return outcome
+
+
+def destroy(settings: Settings, ui: Ui) -> None:
+    """Tear down every resource in the state, then the files mck generated."""
+    project = settings.project.resolve()
+    ui.phase("preflight", str(project))
+    preflight(project, settings.env)
+    tofu = _tofu(settings, ui)
+    if tofu.needs_init():
+        tofu.init()
+    ui.phase("destroy", f"{tofu.name} destroy")
+    tofu.destroy()
+    for name in GENERATED:
+        path = project / name
+        if path.is_dir():
+            shutil.rmtree(path)
+        else:
+            path.unlink(missing_ok=True)
+    ui.say("all resources destroyed; removed inventory and .mck/")
+
+
+def write_inventory(project: Path, nodes: list[Node], name: str) -> None:
+    text = render(nodes, template=project / "templates" / "inventory.j2", cluster_name=name)
+    write_atomic(project / "inventory", text)
+
+
+def probe(ansible: Ansible, nodes: list[Node]) -> list[cluster.Probe]:
+    """One `microk8s status` per node, all nodes in parallel, as parsed facts."""
+    result = ansible.playbook(PLAYBOOKS / "probe.yml", capture={"Read microk8s status"})
+    probes = []
+    for node in nodes:
+        stats = result.hosts.get(node.name)
+        res = result.captured.get(node.name, {}).get("Read microk8s status")
+        if (stats is not None and stats.unreachable) or res is None:
+            error = next((f.message for f in result.failures if f.host == node.name), None)
+            probes.append(cluster.Probe(node, False, None, error or "did not answer the probe"))
+            continue
+        rc = int(res.get("rc", 1))
+        if rc == 2 and "No such file" in str(res.get("msg", "")):
+            rc = 127  # the command module's way of saying microk8s is not installed
+        status = cluster.parse_status(str(res.get("stdout", "")), rc)
+        probes.append(cluster.Probe(node, True, status, None))
+    return probes
+
+
+def _join(ansible: Ansible, plan: cluster.ClusterPlan, ui: Ui) -> list[str]:
+    if plan.leader is None or not plan.joins:
+        ui.say("no node to join")
+        return []
+    if plan.clusters:
+        ui.say(f"existing cluster found with candidate leader {plan.leader.name}")
+    else:
+        ui.say(f"no node has peers: bootstrapping the cluster on {plan.leader.name}")
+    joined = []
+    for join in plan.joins:
+        ui.say(f"orphan node {join.node.name} will join {join.leader.name} at {join.address}")
+        token = secrets.token_hex(16)  # 32 characters, microk8s' minimum for a chosen token
+        result = ansible.playbook(
+            PLAYBOOKS / "join.yml",
+            extravars={
+                "mck_leader": join.leader.name,
+                "mck_joiner": join.node.name,
+                "mck_join_address": join.address,
+                "mck_join_token": token,
+                "mck_join_ttl": JOIN_TOKEN_TTL,
+            },
+            secrets=[token],
+        )
+        _raise_for_failures(result, f"joining {join.node.name} to {join.leader.name}")
+        joined.append(join.node.name)
+    return joined
+
+
+def _raise_for_failures(result: PlayResult, what: str) -> None:
+    if result.ok:
+        return
+    if not result.failures:
+        raise MckError(f"{what} failed (ansible-runner {result.status}, rc {result.rc})")
+    shown = "; ".join(
+        f"{f.host}: {'unreachable' if _unreachable(result, f.host) else f.task}: {f.message}"
+        for f in result.failures[:5]
+    )
+    more = f" (+{len(result.failures) - 5} more)" if len(result.failures) > 5 else ""
+    raise MckError(f"{what} failed on {shown}{more}")
+
+
+def _unreachable(result: PlayResult, host: str) -> bool:
+    stats = result.hosts.get(host)
+    return stats is not None and stats.unreachable
+
+
+def summary(nodes: list[Node], probes: list[cluster.Probe]) -> str:
+    by_name = {p.node.name: p for p in probes}
+    rows = []
+    for node in nodes:
+        p = by_name.get(node.name)
+        rows.append(
+            [
+                node.name,
+                node.cloud,
+                node.public_ip + (" (NAT)" if node.nat else ""),
+                _role(node, p),
+                _ready(p),
+            ]
+        )
+    return table(["NODE", "CLOUD", "ADDRESS", "ROLE", "READY"], rows)
+
+
+def _role(node: Node, p: cluster.Probe | None) -> str:
+    if p is None or p.status is None:
+        return "-"
+    if p.status.state == "worker":
+        return "worker"
+    addresses = {node.public_ip, node.private_ip}
+    for member in p.status.members:
+        if member.address in addresses:
+            return member.role
+    if len(p.status.members) <= 1:
+        return "single" if p.status.state == "ready" else "-"
+    return "?"
+
+
+def _ready(p: cluster.Probe | None) -> str:
+    if p is None or not p.reachable:
+        return "unreachable"
+    assert p.status is not None
+    return "yes" if p.status.state in ("ready", "worker") else p.status.state.replace("_", " ")
+
+
+def _describe(changes: NodeChanges) -> str:
+    parts = []
+    for label, names in (
+        ("create", changes.created),
+        ("replace", changes.replaced),
+        ("destroy", changes.destroyed),
+    ):
+        if names:
+            parts.append(f"{label} {', '.join(names)}")
+    return "; ".join(parts) or "non-node resources only"
+
+
+def _tofu(settings: Settings, ui: Ui) -> Tofu:
+    binary = find_binary(settings.env)
+    return Tofu(binary, settings.project.resolve(), dict(settings.env), echo=ui.write)
