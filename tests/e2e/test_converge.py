@@ -1,0 +1,105 @@
+"""The foundation, end to end on the lab: converge, re-converge, grow, destroy.
+
+The scenarios share one project and run in order (each builds on the cluster the previous one
+left), which keeps the tier lean: one fresh cluster for the whole file.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+
+from tests.e2e.harness import Project
+
+pytestmark = pytest.mark.lab
+
+
+@pytest.fixture(scope="module")
+def project(make_project: Any) -> Project:
+    project: Project = make_project(digitalocean=2, linode=1)
+    return project
+
+
+def _members(project: Project, node: str) -> list[tuple[str, str]]:
+    """(address, role) pairs the microk8s stand-in on `node` reports."""
+    status = project.lab.host(node).run(["/snap/bin/microk8s", "status", "--format", "yaml"]).stdout
+    return re.findall(r"address: ([\d.]+):19001\s+role: (\w+)", status)
+
+
+def _recap(output: str) -> dict[str, dict[str, int]]:
+    recap = {}
+    for host, counts in re.findall(r"^(\S+)\s+: (ok=.*)$", output, re.MULTILINE):
+        recap[host] = {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", counts)}
+    return recap
+
+
+NAMES = ["mck-k8s-do-0", "mck-k8s-do-1", "mck-k8s-linode-0"]
+
+
+def test_fresh_converge_forms_one_cluster_of_three_voters(project: Project) -> None:
+    run = project.mck()
+    assert run.rc == 0, run.explain()
+    assert "no node has peers: bootstrapping the cluster on mck-k8s-do-0" in run.stderr
+    for name in NAMES:
+        host = project.lab.host(name)
+        assert f"instance {name} is provisioned on" in run.stderr
+        members = _members(project, name)
+        assert sorted(role for _, role in members) == ["voter", "voter", "voter"], members
+        hosts_file = host.read_file("/etc/hosts")
+        for other in NAMES:
+            ip = project.lab.host(other).public_ip
+            assert re.search(rf"^{re.escape(ip)}\s+{other}\b", hosts_file, re.MULTILINE), hosts_file
+    assert "ansible-playbook main.yml -i inventory" in run.stderr
+    assert re.search(r"mck-k8s-linode-0\s+linode\s+198\.51\.100\.\d+\s+voter\s+yes", run.stderr)
+
+
+def test_inventory_drives_ansible_playbook_by_hand(project: Project) -> None:
+    inventory = project.inventory()
+    for name in NAMES:
+        assert name in inventory
+    assert "token" not in inventory.lower()
+    run = project.run(["ansible-playbook", "main.yml", "-i", "inventory"])
+    assert run.rc == 0, run.explain()
+    assert set(_recap(run.stdout)) == set(NAMES)
+
+
+def test_second_converge_changes_nothing(project: Project) -> None:
+    run = project.mck()
+    assert run.rc == 0, run.explain()
+    assert "==> provision: no changes" in run.stderr
+    recap = _recap(run.stderr)
+    assert set(recap) == set(NAMES), run.stderr
+    assert all(counts["changed"] == 0 for counts in recap.values()), recap
+    assert "will join" not in run.stderr
+
+
+def test_growing_creates_only_the_new_vms_and_joins_them(project: Project) -> None:
+    project.set_counts(digitalocean=3, linode=2)
+    run = project.mck()
+    assert run.rc == 0, run.explain()
+    assert re.search(r"==> provision: create mck-k8s-do-2, mck-k8s-linode-1$", run.stderr, re.M)
+    assert "Plan: 2 to add, 0 to change, 0 to destroy." in run.stderr
+    assert "existing cluster found with candidate leader mck-k8s-do-0" in run.stderr
+    for new in ("mck-k8s-do-2", "mck-k8s-linode-1"):
+        assert f"orphan node {new} will join mck-k8s-do-0" in run.stderr
+    members = _members(project, "mck-k8s-linode-1")
+    assert len(members) == 5, members
+    assert sorted(role for _, role in members) == ["standby", "standby", "voter", "voter", "voter"]
+
+
+def test_destroy_removes_every_vm_and_generated_file(project: Project) -> None:
+    refused = project.mck("--destroy")  # no terminal, no --yes
+    assert refused.rc == 2, refused.explain()
+    assert "pass --yes" in refused.stderr
+    assert len(project.lab.hosts()) >= 5
+
+    run = project.mck("--destroy", "--yes")
+    assert run.rc == 0, run.explain()
+    assert project.state().get("values") is None or not project.state()["values"].get(
+        "root_module", {}
+    ).get("resources")
+    assert [h for h in project.lab.hosts() if h.name.startswith("mck-k8s-")] == []
+    assert not (project.path / "inventory").exists()
+    assert not (project.path / ".mck").exists()

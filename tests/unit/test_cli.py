@@ -1,0 +1,46 @@
+"""The command line's contract for bad input: one line naming the problem and the fix, a
+non-zero exit, and nothing touched."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from mck.cli import main
+
+
+def _run(*args: str, env: dict[str, str] | None = None, input: str | None = None):  # type: ignore[no-untyped-def]
+    return CliRunner().invoke(main, list(args), env=env, input=input)
+
+
+def test_not_a_project_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    result = _run("-C", str(tmp_path))
+    assert result.exit_code == 2
+    lines = result.output.strip().splitlines()
+    assert lines[-1].startswith("error: ")
+    assert "is not an mck project" in lines[-1] and "pass -C DIR" in lines[-1]
+    assert list(tmp_path.iterdir()) == []  # nothing written
+
+
+def test_destroy_without_terminal_or_yes_is_refused(tmp_path: Path) -> None:
+    result = _run("-C", str(tmp_path), "--destroy")
+    assert result.exit_code == 2
+    assert "error: refusing to destroy without confirmation" in result.output
+    assert "pass --yes" in result.output
+
+
+def test_missing_binary_is_reported_before_anything_runs(tmp_path: Path) -> None:
+    (tmp_path / "templates").mkdir()
+    (tmp_path / "templates" / "inventory.j2").write_text("")
+    (tmp_path / "main.yml").write_text("---\n")
+    (tmp_path / "a.tf").write_text('variable "x" {\n  default = 1\n}\n')
+    result = _run("-C", str(tmp_path), env={"PATH": str(tmp_path), "MCK_TOFU": ""})
+    assert result.exit_code == 2
+    assert "neither tofu nor terraform is on PATH: install OpenTofu" in result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.tf", "main.yml", "templates"]
+
+
+def test_version() -> None:
+    result = _run("--version")
+    assert result.exit_code == 0 and "mck, version" in result.output
