@@ -1,0 +1,106 @@
+"""The Ansible inventory: rendered from the nodes through `templates/inventory.j2`, written
+atomically so a failed run never leaves a half-written file for `ansible-playbook` to read."""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from pathlib import Path
+
+import jinja2
+
+from mck.errors import MckError
+from mck.nodes import CLOUDS, Node, name_key
+
+# Every value lands unquoted in an INI line: anything outside this set (spaces, '=', '#',
+# newlines) would split the line or smuggle in other variables.
+_INI_VALUE = re.compile(r"[A-Za-z0-9._:-]+")
+
+
+def render(nodes: list[Node], *, template: Path, cluster_name: str) -> str:
+    """The inventory text: one group per cloud (empty ones left out), all of them in `k8s`."""
+    _check_values(nodes, cluster_name)
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(template.parent)),
+        undefined=jinja2.StrictUndefined,  # a typo in the template fails instead of rendering ""
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        autoescape=False,  # INI, not HTML
+    )
+    try:
+        return env.get_template(template.name).render(
+            groups=_groups(nodes), cluster_name=cluster_name
+        )
+    except jinja2.TemplateNotFound:
+        raise MckError(
+            f"the inventory template {template} is missing: restore templates/inventory.j2"
+        ) from None
+    except jinja2.TemplateError as exc:
+        raise MckError(f"cannot render {template}: {exc.message}: fix the template") from exc
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Replace `path` with `text` in one step (mode 0644): readers see the old file or the new
+    one, never a part; on any failure the old file stays and no temporary file is left."""
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise MckError(f"cannot write {path}: {exc.strerror}") from exc
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            os.fchmod(out.fileno(), 0o644)  # mkstemp creates 0600; others may read inventories
+            out.write(text)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, path)
+    except BaseException as exc:
+        Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise MckError(f"cannot write {path}: {exc.strerror}") from exc
+        raise
+    _fsync_dir(path.parent)
+
+
+def _groups(nodes: list[Node]) -> list[tuple[str, list[Node]]]:
+    """(cloud, nodes) pairs: known clouds in their usual order, any other cloud after them."""
+    clouds = sorted({n.cloud for n in nodes}, key=lambda c: (_rank(c), c))
+    return [
+        (cloud, sorted((n for n in nodes if n.cloud == cloud), key=lambda n: name_key(n.name)))
+        for cloud in clouds
+    ]
+
+
+def _rank(cloud: str) -> int:
+    return CLOUDS.index(cloud) if cloud in CLOUDS else len(CLOUDS)
+
+
+def _check_values(nodes: list[Node], cluster_name: str) -> None:
+    values = [("cluster name", cluster_name)]
+    for n in nodes:
+        values += [(f"{n.name!r} {field}", v) for field, v in _fields(n) if v is not None]
+    for what, value in values:
+        if not _INI_VALUE.fullmatch(value):
+            raise MckError(
+                f"{what} {value!r} cannot go into the inventory: use letters, digits, '.', '-'"
+            )
+
+
+def _fields(n: Node) -> list[tuple[str, str | None]]:
+    return [
+        ("name", n.name),
+        ("cloud", n.cloud),
+        ("public IP", n.public_ip),
+        ("private IP", n.private_ip),
+        ("ssh user", n.ssh_user),
+    ]
+
+
+def _fsync_dir(directory: Path) -> None:
+    """Make the rename itself durable: without this a crash can bring back the old file."""
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
