@@ -1,0 +1,199 @@
+"""A lab VM: its own network namespace, and inside it `unshare --mount --uts --pid --fork` with a
+tmpfs-backed overlay of the whole root (so apt, users, /etc edits stay private to the VM), fresh
+/proc and /sys, tmpfs /run /tmp /root /home, then chroot and sshd as the VM's PID 1. Killing that
+PID 1 takes every process of the VM with it (kernel semantics of PID namespaces)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .commands import run as run_command
+from .network import Port
+
+# Runs as PID 1 of the VM's fresh mount/uts/pid namespaces, still seeing the machine's root.
+# $1 host dir (fs/ = mount point, tree/ = files to add), $2 hostname, $3 repo checkout.
+BOOT_SCRIPT = r"""
+set -eu
+fs=$1/fs root=$1/fs/root
+mount -t tmpfs -o mode=0755 mck-vm "$fs"
+mkdir "$fs/upper" "$fs/work" "$root"
+mount -t overlay overlay -o "lowerdir=/,upperdir=$fs/upper,workdir=$fs/work" "$root"
+mount -t proc proc "$root/proc"
+mount -t sysfs sysfs "$root/sys"
+mount --rbind /dev "$root/dev"
+mount -t tmpfs -o mode=1777 tmpfs "$root/dev/shm"
+mount -t tmpfs -o mode=0755 tmpfs "$root/run"
+mount -t tmpfs -o mode=1777 tmpfs "$root/tmp"
+mount -t tmpfs -o mode=0700 tmpfs "$root/root"
+mount -t tmpfs -o mode=0755 tmpfs "$root/home"
+rm -f "$root"/etc/ssh/ssh_host_*
+cp -a "$1/tree/." "$root/"
+# The checkout, read-only, at its own path: the snap wrapper runs the microk8s stand-in from it
+# even when it lives on another mount or under /tmp (which the VM replaces).
+mkdir -p "$root$3"
+mount -o bind,ro "$3" "$root$3"
+hostname "$2"
+# This namespace copied the machine's /run/netns mounts; holding them would keep every other
+# namespace (and its veths) alive after `ip netns del`.
+umount -l /run/netns 2>/dev/null || true
+exec chroot "$root" /usr/sbin/sshd -D -e
+"""
+
+# What a root login shell on a VM starts with; nothing leaks in from pytest's environment.
+VM_ENV = {
+    "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+    "HOME": "/root",
+    "USER": "root",
+    "LOGNAME": "root",
+    "SHELL": "/bin/bash",
+    "LANG": "C.UTF-8",
+}
+SSH_PORT_HEX = "0016"
+TCP_LISTEN = "0A"
+
+
+class HostBootError(RuntimeError):
+    pass
+
+
+@dataclass
+class Host:
+    id: str
+    name: str
+    cloud: str
+    public_ip: str
+    private_ip: str
+    netns: str
+    pid: int = 0  # the VM's PID 1 (sshd) as seen from the machine; nsenter target
+    status: str = "active"  # "off" once killed under the cloud's feet
+    hostname: str = ""
+    workdir: Path = field(default=Path(), repr=False)
+    port: Port | None = field(default=None, repr=False)
+    process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+
+    def run(
+        self,
+        argv: list[str],
+        *,
+        input: str | None = None,
+        check: bool = True,
+        timeout: float = 30,
+    ) -> subprocess.CompletedProcess[str]:
+        """Run argv inside the VM (its net, mount, uts and pid namespaces, in its root) as root."""
+        if self.status != "active":
+            raise RuntimeError(f"VM {self.name} ({self.id}) is {self.status}")
+        nsenter = ["nsenter", "-t", str(self.pid), "-n", "-m", "-u", "-p", "-r", "-w"]
+        return run_command([*nsenter, *argv], input=input, check=check, timeout=timeout, env=VM_ENV)
+
+    def read_file(self, path: str) -> str:
+        # Through the VM's own view (cat inside it): absolute symlinks and its mounts resolve
+        # as the VM sees them, which /proc/<pid>/root would not do.
+        return self.run(["cat", "--", path]).stdout
+
+    def to_api(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "cloud": self.cloud,
+            "public_ip": self.public_ip,
+            "private_ip": self.private_ip,
+            "status": self.status,
+        }
+
+    def boot(self, repo: Path, timeout: float) -> None:
+        """Start the VM in its (already wired) netns; return once sshd listens on :22."""
+        (self.workdir / "fs").mkdir(exist_ok=True)
+        argv = [
+            "ip", "netns", "exec", self.netns,
+            "unshare", "--mount", "--uts", "--pid", "--fork", "--kill-child",
+            "sh", "-c", BOOT_SCRIPT, "vm-init", str(self.workdir), self.hostname, str(repo),
+        ]  # fmt: skip
+        with open(self.workdir / "console.log", "ab") as console:
+            self.process = subprocess.Popen(
+                argv,
+                stdin=subprocess.DEVNULL,
+                stdout=console,
+                stderr=console,
+                # Not in pytest's process group: a ^C reaches pytest, whose teardown stops VMs.
+                start_new_session=True,
+            )
+        deadline = time.monotonic() + timeout
+        self.pid = self._wait_for_init(deadline)
+        self._wait_for_sshd(deadline)
+
+    def signal_kill(self) -> None:
+        """Power off: SIGKILL the VM's PID 1; the kernel kills every other process of the VM."""
+        self.status = "off"
+        if self.process is None:
+            return
+        if self.pid:
+            # unshare stays alive to reap it: killed too, it would leave PID 1 a zombie for the
+            # container's slow init to collect.
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, signal.SIGKILL)
+        else:
+            # Not found yet: `unshare --kill-child` takes its child down with it.
+            self.process.kill()
+
+    def reap(self) -> None:
+        if self.process is not None:
+            # PID 1 of this container reaps slowly: the lab waits for its own children.
+            self.process.wait(timeout=30)
+
+    def _wait_for_init(self, deadline: float) -> int:
+        """The pid of unshare's forked child: PID 1 inside the VM."""
+        assert self.process is not None
+        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
+        while True:
+            self._check_alive()
+            try:
+                pids = children.read_text().split()
+            except FileNotFoundError:
+                pids = []
+            if pids:
+                return int(pids[0])
+            self._pause(deadline, "its init process")
+
+    def _wait_for_sshd(self, deadline: float) -> None:
+        # The VM's socket table, read from outside: /proc/<pid>/net is per network namespace.
+        while True:
+            self._check_alive()
+            for table in ("tcp", "tcp6"):
+                try:
+                    lines = Path(f"/proc/{self.pid}/net/{table}").read_text().splitlines()[1:]
+                except FileNotFoundError:
+                    lines = []
+                for line in lines:
+                    fields = line.split()
+                    if fields[1].endswith(":" + SSH_PORT_HEX) and fields[3] == TCP_LISTEN:
+                        return
+            self._pause(deadline, "sshd to listen on port 22")
+
+    def _check_alive(self) -> None:
+        assert self.process is not None
+        if self.process.poll() is not None:
+            raise HostBootError(
+                f"VM {self.name} died while booting (exit {self.process.returncode}):\n"
+                + self.console_tail()
+            )
+
+    def _pause(self, deadline: float, what: str) -> None:
+        if time.monotonic() > deadline:
+            raise HostBootError(
+                f"VM {self.name}: timed out waiting for {what}\n" + self.console_tail()
+            )
+        time.sleep(0.01)
+
+    def console_tail(self, lines: int = 20) -> str:
+        try:
+            text = (self.workdir / "console.log").read_text(errors="replace")
+        except FileNotFoundError:
+            return ""
+        return "\n".join(text.splitlines()[-lines:])
