@@ -25,10 +25,30 @@ fs=$1/fs root=$1/fs/root
 mount -t tmpfs -o mode=0755 mck-vm "$fs"
 mkdir "$fs/upper" "$fs/work" "$root"
 mount -t overlay overlay -o "lowerdir=/,upperdir=$fs/upper,workdir=$fs/work" "$root"
+# Roles run as root in here: like a container runtime, leave nothing that changes the machine
+# itself writable. /proc/sys stays writable only for the VM's own network namespace.
 mount -t proc proc "$root/proc"
-mount -t sysfs sysfs "$root/sys"
-mount --rbind /dev "$root/dev"
-mount -t tmpfs -o mode=1777 tmpfs "$root/dev/shm"
+mount --bind "$root/proc/sys" "$root/proc/sys"
+mount --bind "$root/proc/sys/net" "$root/proc/sys/net"
+mount -o remount,bind,ro "$root/proc/sys"
+if [ -e "$root/proc/sysrq-trigger" ]; then
+  mount --bind -o ro "$root/proc/sysrq-trigger" "$root/proc/sysrq-trigger"
+fi
+mount -t sysfs -o ro sysfs "$root/sys"
+# A minimal /dev: no disks of the machine; a private pty instance; tun for wireguard-go.
+mount -t tmpfs -o mode=0755,nosuid mck-dev "$root/dev"
+mkdir "$root/dev/pts" "$root/dev/shm" "$root/dev/net"
+for dev in null zero full random urandom tty net/tun; do
+  touch "$root/dev/$dev"
+  mount --bind "/dev/$dev" "$root/dev/$dev"
+done
+mount -t devpts -o newinstance,ptmxmode=0666,mode=0620,gid=5 devpts "$root/dev/pts"
+ln -s pts/ptmx "$root/dev/ptmx"
+mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs "$root/dev/shm"
+ln -s /proc/self/fd "$root/dev/fd"
+ln -s /proc/self/fd/0 "$root/dev/stdin"
+ln -s /proc/self/fd/1 "$root/dev/stdout"
+ln -s /proc/self/fd/2 "$root/dev/stderr"
 mount -t tmpfs -o mode=0755 tmpfs "$root/run"
 mount -t tmpfs -o mode=1777 tmpfs "$root/tmp"
 mount -t tmpfs -o mode=0700 tmpfs "$root/root"

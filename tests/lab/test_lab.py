@@ -201,6 +201,20 @@ def test_vms_have_their_own_etc_and_leave_the_machine_alone(
     assert "admin:" not in Path("/etc/passwd").read_text()
 
 
+def test_vms_cannot_change_the_machine_kernel_or_disks(vms: dict[str, Host]) -> None:
+    vm = vms["li"]
+    # Network sysctls are the VM's own (its netns): allowed, as WireGuard/kubelet need.
+    assert vm.run(["sysctl", "-w", "net.ipv4.ip_forward=1"]).returncode == 0
+    for command in (
+        ["sysctl", "-w", "kernel.domainname=vm"],  # machine-wide
+        ["sh", "-c", "echo never > /sys/kernel/mm/transparent_hugepage/enabled"],
+        ["test", "-e", "/dev/vda"],
+    ):
+        assert vm.run(command, check=False).returncode != 0, command
+    assert Path("/proc/sys/kernel/domainname").read_text() != "vm\n"
+    assert vm.run(["test", "-c", "/dev/net/tun"]).returncode == 0  # wireguard-go needs it
+
+
 def test_snap_runs_this_checkout_inside_vms_only(vms: dict[str, Host]) -> None:
     snap_py = REPO / "tests" / "standins" / "microk8s" / "snap.py"
     assert vms["li"].read_file("/usr/bin/snap") == (
