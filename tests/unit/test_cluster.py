@@ -17,6 +17,10 @@ from mck.cluster import (
 )
 from mck.nodes import Node
 
+# microk8s' own output, byte for byte: status_*.txt YAML came from running print_yaml of
+# canonical/microk8s v1.32 scripts/wrappers/status.py (unchanged 1.28-1.36) with its helpers
+# stubbed; the worker and stopped sentences are the echo lines of microk8s-status.wrapper and
+# common/utils.py exit_if_stopped.
 STATUS = Path(__file__).parent / "fixtures" / "status"
 
 
