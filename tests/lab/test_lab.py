@@ -18,6 +18,7 @@ from . import host as host_module
 from . import sshkeys
 from .api_client import LabApiError, call
 from .api_server import ApiServer
+from .fixtures import require_lab
 from .host import Host
 from .lab import REPO, Lab
 
@@ -51,6 +52,12 @@ for _ in range(100):
     print(data.decode(), peer[0], peer[1])
     break
 """
+
+
+@pytest.fixture(autouse=True)
+def _lab_required() -> None:
+    """Also for the tests that build their own Lab instead of using the `lab` fixture."""
+    require_lab()
 
 
 def _digest(path: str) -> str:
