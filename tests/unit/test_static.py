@@ -185,7 +185,11 @@ def test_launch_config_without_private_ip_and_with_extras(tmp_path: Path, invent
         "microk8s_extra_kubelet_args": {"--node-ip": "10.77.0.2"},
         "microk8s_extra_apiserver_args": {"--advertise-address": "10.77.0.2"},
         "microk8s_extra_cni_env": {"IP_AUTODETECTION_METHOD": "interface=wg0"},
-        "microk8s_addons": [{"name": "dns"}],
+        "microk8s_addons": [
+            {"name": "dns"},
+            {"name": "metallb", "args": ["10.64.140.43-10.64.140.49"]},
+            {"name": "ha-cluster", "disable": True},
+        ],
     }
     config = _launch_config(tmp_path, inventory, "mck-k8s-linode-0", "-e", json.dumps(extras))
     assert config == {
@@ -194,5 +198,9 @@ def test_launch_config_without_private_ip_and_with_extras(tmp_path: Path, invent
         "extraKubeletArgs": {"--node-ip": "10.77.0.2"},
         "extraKubeAPIServerArgs": {"--advertise-address": "10.77.0.2"},
         "extraCNIEnv": {"IP_AUTODETECTION_METHOD": "interface=wg0"},
-        "addons": [{"name": "dns"}],
+        "addons": [
+            {"name": "dns"},
+            {"name": "metallb", "args": ["10.64.140.43-10.64.140.49"]},
+            {"name": "ha-cluster", "disable": True},
+        ],
     }
