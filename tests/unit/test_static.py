@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -97,6 +98,38 @@ def test_hcl_is_formatted(tmp_path: Path) -> None:
         env={"CHECKPOINT_DISABLE": "1", "TF_CLI_CONFIG_FILE": str(cli_config)},
     )
     _assert_ok(proc)
+
+
+@pytest.mark.lab  # needs the tofu/terraform binary and starts the stand-in providers
+def test_hcl_validates_against_the_provider_schemas(tmp_path: Path) -> None:
+    """`validate` resolves every reference and checks every argument against the schemas of the
+    stand-in providers, which mirror the real ones for the attributes the HCL uses."""
+    from tests.standins.providers.install import install
+
+    try:
+        tofu = find_binary(dict(os.environ))
+    except MckError as exc:
+        pytest.fail(str(exc))
+    project = tmp_path / "project"
+    project.mkdir()
+    for tf in REPO.glob("*.tf"):
+        shutil.copy2(tf, project / tf.name)
+    env = {
+        "CHECKPOINT_DISABLE": "1",
+        "TF_CLI_CONFIG_FILE": str(install(tmp_path / "mirror")),
+        "TF_DATA_DIR": str(tmp_path / "tf-data"),
+    }
+    for argv in (["init", "-input=false", "-backend=false"], ["validate"]):
+        proc = subprocess.run(
+            [tofu, *argv, "-no-color"],
+            cwd=project,
+            env={**os.environ, **env},
+            capture_output=True,
+            text=True,
+            timeout=120,
+            stdin=subprocess.DEVNULL,
+        )
+        _assert_ok(proc)
 
 
 def test_ansible_lint_production_profile_passes(tmp_path: Path) -> None:
