@@ -167,27 +167,30 @@ def test_vms_ssh_to_each_other_and_see_public_sources(lab: Lab, vms: dict[str, H
                input=key)  # fmt: skip
     opts = ["ssh", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=accept-new"]
     # DO -> AWS public address: DNAT to the instance, which sees the DO VM's public address.
-    seen = do.run([*opts, f"admin@{aws.public_ip}", "echo $SSH_CONNECTION"]).stdout.split()
+    run = do.run([*opts, f"admin@{aws.public_ip}", "echo $SSH_CONNECTION"], timeout=15)
+    seen = run.stdout.split()
     assert seen[0] == do.public_ip and seen[2] == aws.private_ip
     # AWS -> DO: SNAT, the DO VM sees the instance's public address, never its VPC one.
-    seen = aws.run([*opts, f"root@{do.public_ip}", "echo $SSH_CONNECTION"]).stdout.split()
+    run = aws.run([*opts, f"root@{do.public_ip}", "echo $SSH_CONNECTION"], timeout=15)
+    seen = run.stdout.split()
     assert seen[0] == aws.public_ip and seen[2] == do.public_ip
 
 
 def test_udp_round_trips_through_the_nat_both_ways(vms: dict[str, Host]) -> None:
     do, aws = vms["do"], vms["aws"]
-    for server, client, expected_source in (
-        (aws, do, do.public_ip),  # inbound to the NAT'd instance
-        (do, aws, aws.public_ip),  # outbound from it
+    # A port per direction: a conntrack entry left by one direction must not carry the other.
+    for server, client, expected_source, port in (
+        (aws, do, do.public_ip, "51820"),  # inbound to the NAT'd instance (DNAT)
+        (do, aws, aws.public_ip, "51821"),  # outbound from it (SNAT)
     ):
         with ThreadPoolExecutor(1) as pool:
-            listening = pool.submit(server.run, ["python3", "-c", UDP_SERVER, "51820"])
+            listening = pool.submit(server.run, ["python3", "-c", UDP_SERVER, port], timeout=25)
             target = server.public_ip
-            reply = client.run(["python3", "-c", UDP_CLIENT, target, "51820", "51820"]).stdout
+            reply = client.run(["python3", "-c", UDP_CLIENT, target, port, port], timeout=25)
             peer = listening.result(timeout=30).stdout.split()
-        assert reply.split() == ["pong", "ping", target, "51820"], reply
+        assert reply.stdout.split() == ["pong", "ping", target, port], reply
         # The 1:1 NAT keeps the source port, as WireGuard endpoints expect.
-        assert peer == [expected_source, "51820"]
+        assert peer == [expected_source, port]
 
 
 def test_vms_have_their_own_etc_and_leave_the_machine_alone(
