@@ -1,0 +1,106 @@
+"""Starting, stopping and asking the node daemon (what snapd's service management does).
+
+The daemon is started detached (own session, no inherited stdio, so an SSH session running
+`snap install` or `microk8s start` is not held open) and lives in the host's PID namespace.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from . import paths, wire
+
+DAEMON_SCRIPT = Path(__file__).resolve().parent.parent / "microk8sd.py"
+
+
+def pid() -> int | None:
+    """The daemon's pid if it is alive (a zombie or a recycled pid does not count)."""
+    try:
+        value = int(paths.daemon_pidfile().read_text().strip())
+        stat = Path(f"/proc/{value}/stat").read_text()
+        cmdline = Path(f"/proc/{value}/cmdline").read_bytes()
+    except (OSError, ValueError):
+        return None
+    state = stat.rsplit(")", 1)[1].split()[0]
+    if state in ("Z", "X") or b"microk8sd.py" not in cmdline:
+        return None
+    return value
+
+
+def start(wait: float = 20.0) -> None:
+    if pid() is not None:
+        return
+    log = paths.daemon_log()
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with open(log, "ab") as out:
+        subprocess.Popen(
+            [sys.executable, str(DAEMON_SCRIPT)],
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=out,
+            start_new_session=True,
+            close_fds=True,
+            cwd="/",
+            env={
+                **os.environ,
+                "SNAP_DATA": str(paths.snap_data()),
+                "SNAP_COMMON": str(paths.snap_common()),
+            },
+        )
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline:
+        if status() is not None:
+            return
+        time.sleep(0.05)
+    raise RuntimeError(f"the microk8s daemon did not start; see {log}")
+
+
+def stop(wait: float = 10.0) -> None:
+    value = pid()
+    if value is None:
+        return
+    os.kill(value, signal.SIGTERM)
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline and pid() is not None:
+        time.sleep(0.05)
+    if pid() is not None:
+        os.kill(value, signal.SIGKILL)
+        time.sleep(0.1)
+    paths.daemon_pidfile().unlink(missing_ok=True)
+    paths.daemon_socket().unlink(missing_ok=True)
+
+
+def ask(method: str, route: str, body: Any = None, timeout: float = 30.0) -> tuple[int, Any] | None:
+    """A request to the local daemon; None when it is not running."""
+    if pid() is None:
+        return None
+    try:
+        return wire.call_unix(paths.daemon_socket(), method, route, body, timeout=timeout)
+    except OSError:
+        return None
+
+
+def status() -> dict[str, Any] | None:
+    answer = ask("GET", "/status", timeout=5.0)
+    if answer is None or answer[0] != 200:
+        return None
+    result: dict[str, Any] = answer[1]
+    return result
+
+
+def wait_ready(timeout: float) -> bool:
+    """Poll until ready; timeout 0 waits forever (status.py wait_for_ready)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        current = status()
+        if current is not None and current["ready"]:
+            return True
+        if timeout and time.monotonic() > deadline:
+            return False
+        time.sleep(0.2)
