@@ -11,6 +11,7 @@ random prefix so parallel runs never collide; `close()` removes everything it ma
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import shutil
@@ -140,7 +141,7 @@ class MiniLab:
             raise RuntimeError(f"{host.name} did not boot")
         children = Path(f"/proc/{host.holder.pid}/task/{host.holder.pid}/children")
         host.pid1 = int(children.read_text().split()[0])
-        snap = f"#!/bin/sh\nexec {PYTHON} {HERE / 'snap.py'} \"$@\"\n"
+        snap = f'#!/bin/sh\nexec {PYTHON} {HERE / "snap.py"} "$@"\n'
         host.run(["sh", "-c", f"cat > /usr/bin/snap <<'EOF'\n{snap}EOF\nchmod 755 /usr/bin/snap"])
 
     def close(self) -> None:
@@ -148,10 +149,8 @@ class MiniLab:
             if host.holder is None:
                 continue
             if host.pid1:
-                try:
+                with contextlib.suppress(ProcessLookupError):
                     os.kill(host.pid1, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
             try:
                 host.holder.wait(timeout=10)
             except subprocess.TimeoutExpired:

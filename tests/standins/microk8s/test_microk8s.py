@@ -1,0 +1,587 @@
+"""The microk8s stand-in against what real microk8s prints and does.
+
+Pure pieces are tested directly; the `lab` tests boot four hosts of a minimal lab
+(microk8s_minilab.py) and drive the real command line: `snap install`, `microk8s status`,
+`add-node`, `join`, `leave`, `remove-node`, `kubectl`. The lab tests share one lab and build
+on each other in file order (one cluster is formed, grown, broken and shrunk).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from microk8s_minilab import Host, MiniLab, Result, can_run
+from mk8s import (
+    channels,
+    cmd_kubectl,
+    cmd_status,
+    launch_config,
+    membership,
+    miniyaml,
+    netinfo,
+    paths,
+    roles,
+    tokens,
+)
+
+# ---------------------------------------------------------------------------------------------
+# Pure parts
+# ---------------------------------------------------------------------------------------------
+
+
+def _grow(count: int) -> list[dict[str, object]]:
+    cluster: dict[str, object] = {
+        "cluster_id": "c",
+        "version": 1,
+        "members": [{"address": "10.0.0.1:19001", "id": 1, "role": roles.VOTER}],
+        "nodes": [],
+        "addons": [],
+    }
+    online = {"10.0.0.1:19001"}
+    for i in range(2, count + 1):
+        address = f"10.0.0.{i}:19001"
+        op = {"op": "add_member", "member": {"address": address, "id": i}}
+        cluster = membership.apply(cluster, op, online, "10.0.0.1:19001")
+        online.add(address)
+    members: list[dict[str, object]] = cluster["members"]  # type: ignore[assignment]
+    return members
+
+
+def _roles(members: list[dict[str, object]]) -> list[str]:
+    return [roles.NAMES[int(str(m["role"]))] for m in members]
+
+
+@pytest.mark.parametrize(
+    ("count", "expected"),
+    [
+        (1, ["voter"]),
+        (2, ["voter", "spare"]),
+        (3, ["voter"] * 3),
+        (4, ["voter"] * 3 + ["standby"]),
+        (6, ["voter"] * 3 + ["standby"] * 3),
+        (8, ["voter"] * 3 + ["standby"] * 3 + ["spare"] * 2),
+    ],
+)
+def test_roles_follow_go_dqlite_as_nodes_join(count: int, expected: list[str]) -> None:
+    assert _roles(_grow(count)) == expected
+
+
+def test_offline_voter_is_replaced_by_a_standby_then_demoted() -> None:
+    members = _grow(5)
+    online = {str(m["address"]) for m in members} - {"10.0.0.2:19001"}
+    assert roles.settle(members, "10.0.0.1:19001", online)
+    assert _roles(members) == ["voter", "spare", "voter", "voter", "standby"]
+
+
+def test_two_node_cluster_keeps_one_voter_after_a_voter_leaves() -> None:
+    cluster = {"cluster_id": "c", "version": 3, "members": _grow(3), "nodes": [], "addons": []}
+    online = {"10.0.0.1:19001", "10.0.0.2:19001"}
+    op = {"op": "remove_member", "address": "10.0.0.3:19001"}
+    after = membership.apply(cluster, op, online, "10.0.0.1:19001")
+    assert _roles(after["members"]) == ["voter", "spare"]
+    assert after["version"] == 4
+
+
+def test_no_change_is_committed_without_quorum() -> None:
+    cluster = {"cluster_id": "c", "version": 3, "members": _grow(3), "nodes": [], "addons": []}
+    with pytest.raises(membership.ChangeError, match="quorum"):
+        membership.apply(cluster, {"op": "noop"}, {"10.0.0.1:19001"}, "10.0.0.1:19001")
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [("1.32/stable", "1.32/stable"), ("1.32", "1.32/stable"), ("latest/edge", "edge")],
+)
+def test_channels_normalise_like_snapd(text: str, name: str) -> None:
+    assert channels.parse_channel(text).name == name
+
+
+@pytest.mark.parametrize(
+    ("text", "error"),
+    [
+        ("1.32/foo", "invalid risk in channel name: 1.32/foo"),
+        ("a/b/c/d", "channel name has too many components: a/b/c/d"),
+        ("", "channel name cannot be empty"),
+    ],
+)
+def test_bad_channels_fail_like_snapd(text: str, error: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(error)):
+        channels.parse_channel(text)
+
+
+def test_unknown_track_is_not_available() -> None:
+    with pytest.raises(ValueError, match=r'snap "microk8s" is not available on 1\.99/stable'):
+        channels.microk8s_release(channels.parse_channel("1.99/stable"))
+
+
+def test_launch_configuration_subset_parses() -> None:
+    text = """\
+version: 0.1.0
+extraSANs:
+  - 198.51.100.10
+  - "10.0.0.1"   # a comment
+extraKubeletArgs:
+  --node-ip: 10.10.0.1
+  --max-pods: 110
+  --cluster-dns: null
+extraCNIEnv:
+  IPv4_SUPPORT: true
+addons:
+- name: dns
+- name: rbac
+  disable: true
+  args: [--a, "b c"]
+"""
+    (part,) = launch_config.parse(text)
+    assert part.extra_sans == ["198.51.100.10", "10.0.0.1"]
+    assert part.args["kubelet"] == {
+        "--node-ip": "10.10.0.1",
+        "--max-pods": "110",
+        "--cluster-dns": None,
+    }
+    assert part.args["cni-env"] == {"IPv4_SUPPORT": "true"}
+    assert [(a.name, a.disable, a.args) for a in part.addons] == [
+        ("dns", False, []),
+        ("rbac", True, ["--a", "b c"]),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "error"),
+    [
+        ("version: 0.3.0\naddons: []\nextraSANs: [a]\n", "maximum version supported is 0.2.0"),
+        ("version: 1\nextraSANs: [a]\n", 'could not parse config file version "1"'),
+        ("version: 0.1.0\nextraSANs: a\n", "extraSANs must be a list"),
+        ("version: 0.1.0\n  extraSANs: [a]\n", "could not parse configuration"),
+    ],
+)
+def test_bad_launch_configurations_fail(text: str, error: str) -> None:
+    with pytest.raises(launch_config.LaunchConfigError, match=re.escape(error)):
+        launch_config.parse(text)
+
+
+def test_multi_document_configuration_skips_empty_parts() -> None:
+    parts = launch_config.parse("# header\n---\nversion: 0.2.0\naddons:\n  - name: dns\n---\n")
+    assert [p.version for p in parts] == ["0.2.0"]
+    assert miniyaml.load_all("a: |\n  x # kept\n  y\nb: 1\n") == [{"a": "x # kept\ny\n", "b": 1}]
+
+
+@pytest.fixture
+def snap_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("SNAP_DATA", str(tmp_path))
+    (tmp_path / "credentials").mkdir()
+    (tmp_path / "var" / "lock").mkdir(parents=True)
+    return tmp_path
+
+
+def test_tokens_without_ttl_are_single_use(snap_data: Path) -> None:
+    tokens.add("a" * 32, -1)
+    assert tokens.consume_cluster_token("a" * 32)
+    assert not tokens.consume_cluster_token("a" * 32)
+
+
+def test_tokens_with_ttl_are_reusable_until_they_expire(snap_data: Path) -> None:
+    tokens.add("b" * 32, 300)
+    assert tokens.consume_cluster_token("b" * 32)
+    assert tokens.consume_cluster_token("b" * 32)
+    tokens.add("c" * 32, -5)
+    assert not tokens.consume_cluster_token("c" * 32)
+    assert not tokens.consume_cluster_token("d" * 32)
+
+
+def test_persistent_tokens_always_pass(snap_data: Path) -> None:
+    (snap_data / "credentials" / "persistent-cluster-tokens.txt").write_text("p" * 32 + "\n")
+    assert tokens.consume_cluster_token("p" * 32)
+    assert tokens.consume_cluster_token("p" * 32)
+
+
+ADDRS = [
+    netinfo.Address("lo", "127.0.0.1", 8, "host"),
+    netinfo.Address("eth0", "192.0.2.10", 24, "global"),
+    netinfo.Address("wg0", "10.99.0.1", 32, "global"),
+]
+
+
+def test_dqlite_moves_only_to_a_local_address() -> None:
+    assert netinfo.matching_bind_address("192.0.2.10:25000", ADDRS) == "192.0.2.10"
+    with pytest.raises(netinfo.BindAddressError) as err:
+        netinfo.matching_bind_address("203.0.113.10:25000", ADDRS)
+    assert str(err.value) == (
+        "address 203.0.113.10 was not found in any host interface. refuse to update dqlite bind"
+        " address to 203.0.113.10 as it would break the cluster"
+    )
+
+
+def test_a_virtual_ip_binds_to_the_interface_address_of_its_subnet() -> None:
+    addrs = [*ADDRS, netinfo.Address("eth0", "192.0.2.99", 32, "global")]
+    assert netinfo.matching_bind_address("192.0.2.99:25000", addrs) == "192.0.2.10"
+    assert netinfo.matching_bind_address("10.99.0.1:25000", ADDRS) == "10.99.0.1"
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [
+        (5, "5s"),
+        (119, "119s"),
+        (125, "2m5s"),
+        (600, "10m"),
+        (3 * 3600 + 60, "3h1m"),
+        (86400 * 3, "3d"),
+    ],
+)
+def test_kubectl_ages(seconds: int, text: str) -> None:
+    assert cmd_kubectl.human_duration(seconds) == text
+
+
+NOT_RUNNING_YAML = """\
+microk8s:
+  running: False
+high-availability:
+  enabled: True
+  nodes:
+  message: microk8s is not running. Use microk8s inspect for a deeper inspection.
+"""
+
+
+def test_status_yaml_when_not_running(snap_data: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    paths.set_lock("ha-cluster")
+    cmd_status.print_yaml(False, [], [], [])
+    assert capsys.readouterr().out == NOT_RUNNING_YAML
+
+
+# ---------------------------------------------------------------------------------------------
+# The lab
+# ---------------------------------------------------------------------------------------------
+
+CHANNEL = "1.32/stable"
+T_FIRST = "first-join-token-0123456789abcdef"
+T_SECOND = "second-join-token-0123456789abcdef"
+
+
+@pytest.fixture(scope="module")
+def lab() -> Iterator[MiniLab]:
+    reason = can_run()
+    if reason is not None:
+        pytest.skip(f"the microk8s lab {reason}")
+    lab = MiniLab(4)
+    try:
+        lab.start()
+        install = ["snap", "install", "microk8s", "--classic", f"--channel={CHANNEL}"]
+        with ThreadPoolExecutor(len(lab.hosts)) as pool:
+            results = list(pool.map(lambda h: h.run(install), lab.hosts))
+        for result in results:
+            assert result.rc == 0, result.explain()
+        yield lab
+    finally:
+        lab.close()
+
+
+def _status(host: Host, *extra: str) -> Result:
+    return host.run(["microk8s", "status", "--format", "yaml", *extra])
+
+
+def _members(host: Host) -> list[tuple[str, str]]:
+    out = _status(host, "--wait-ready", "--timeout", "20").stdout
+    return re.findall(r"- address: (\S+)\n\s+role: (\w+)", out)
+
+
+def _eventually(check: Callable[[], bool], timeout: float = 8.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.3)
+    return check()
+
+
+def _nodes(host: Host) -> dict[str, str]:
+    out = host.run(["microk8s", "kubectl", "get", "nodes"]).stdout
+    return {line.split()[0]: line.split()[1] for line in out.splitlines()[1:] if line.strip()}
+
+
+SINGLE_NODE_HEAD = """\
+microk8s:
+  running: True
+high-availability:
+  enabled: True
+  nodes:
+    - address: 127.0.0.1:19001
+      role: voter
+addons:
+  - name: dns
+    repository: core
+    description: CoreDNS
+    version: 1.10.1
+    status: enabled
+  - name: ha-cluster
+    repository: core
+    description: Configure high availability on the current node
+    version: 0.1.0
+    status: enabled
+  - name: helm
+"""
+
+
+@pytest.mark.lab
+def test_snap_install_messages_like_snapd(lab: MiniLab) -> None:
+    h1 = lab.hosts[0]
+    again = h1.run(["snap", "install", "microk8s", "--classic", f"--channel={CHANNEL}"])
+    assert (again.rc, again.stderr) == (
+        0,
+        "snap \"microk8s\" is already installed, see 'snap help refresh'\n",
+    )
+    bad = h1.run(["snap", "install", "microk8s", "--classic", "--channel=1.32/foo"])
+    assert (bad.rc, bad.stderr) == (
+        1,
+        "error: cannot parse channel: invalid risk in channel name: 1.32/foo\n",
+    )
+    core = h1.run(["snap", "install", "core"])
+    assert (core.rc, core.stdout) == (0, "core 16-2.61.4-20240607 from Canonical** installed\n")
+    listing = h1.run(["snap", "list"]).stdout.splitlines()
+    assert listing[0].split() == ["Name", "Version", "Rev", "Tracking", "Publisher", "Notes"]
+    assert listing[2] == "microk8s  v1.32.9             8511   1.32/stable    canonical**  classic"
+    assert h1.run(["microk8s", "version"]).stdout == "MicroK8s v1.32.9 revision 8511\n"
+
+
+@pytest.mark.lab
+def test_single_node_status_yaml(lab: MiniLab) -> None:
+    h1 = lab.hosts[0]
+    result = _status(h1)
+    assert result.rc == 0, result.explain()
+    assert result.stdout.startswith(SINGLE_NODE_HEAD), result.stdout
+    assert "  - name: community\n    repository: core\n" in result.stdout
+    assert "    version:  \n" in result.stdout  # status.py's "{:<1}" pads an empty version
+    assert result.stdout.count("    status: enabled\n") == 4
+    assert result.stdout.count("    status: disabled\n") == 20
+    pretty = h1.run(["microk8s", "status"]).stdout
+    assert pretty.startswith(
+        "microk8s is running\nhigh-availability: no\n"
+        "  datastore master nodes: 127.0.0.1:19001\n  datastore standby nodes: none\n"
+    )
+    assert "    dns                  # (core) CoreDNS\n" in pretty
+
+
+@pytest.mark.lab
+def test_microk8s_needs_root(lab: MiniLab) -> None:
+    result = lab.hosts[0].run(["microk8s", "status"], user=65534)
+    assert result.rc == 1
+    assert result.stderr.startswith("Insufficient permissions to access MicroK8s.\n")
+
+
+@pytest.mark.lab
+def test_add_node_json_lists_every_address(lab: MiniLab) -> None:
+    h1 = lab.hosts[0]
+    result = h1.run(["microk8s", "add-node", "--token", T_FIRST, "--format", "json"])
+    assert result.rc == 0, result.explain()
+    check = h1.run(["microk8s", "add-node", "--format", "token-check"]).stdout.split("/")[1].strip()
+    assert re.fullmatch(r"[0-9a-f]{12}", check)
+    assert result.stdout == (
+        "{\n"
+        f'  "token": "{T_FIRST}/{check}",\n'
+        '  "urls": [\n'
+        f'    "{h1.ip}:25000/{T_FIRST}/{check}",\n'
+        f'    "{h1.private_ip}:25000/{T_FIRST}/{check}"\n'
+        "  ]\n"
+        "}\n"
+    )
+    short = h1.run(["microk8s", "add-node", "--token", "x" * 31])
+    assert (short.rc, short.stdout) == (1, "Invalid token size.  It must be 32 characters long.\n")
+
+
+@pytest.mark.lab
+def test_second_node_joins_as_spare(lab: MiniLab) -> None:
+    h1, h2 = lab.hosts[:2]
+    joined = h2.run(["microk8s", "join", f"{h1.ip}:25000/{T_FIRST}"])
+    assert joined.rc == 0, joined.explain()
+    assert joined.stdout == (
+        f"Contacting cluster at {h1.ip}\n"
+        "Waiting for this node to finish joining the cluster.  \n"
+        "Successfully joined the cluster.\n"
+    )
+    expected = [(f"{h1.ip}:19001", "voter"), (f"{h2.ip}:19001", "spare")]
+    assert _members(h1) == expected
+    assert _members(h2) == expected
+
+
+@pytest.mark.lab
+def test_third_node_through_any_member_makes_three_voters(lab: MiniLab) -> None:
+    h1, h2, h3 = lab.hosts[:3]
+    assert h2.run(["microk8s", "add-node", "--token", T_SECOND, "--token-ttl", "300"]).rc == 0
+    joined = h3.run(["microk8s", "join", f"{h2.ip}:25000/{T_SECOND}"])
+    assert joined.rc == 0, joined.explain()
+    expected = [(f"{h.ip}:19001", "voter") for h in (h1, h2, h3)]
+    for host in (h1, h2, h3):
+        assert _eventually(lambda host=host: _members(host) == expected), _status(host).stdout
+    table = h3.run(["microk8s", "kubectl", "get", "nodes"]).stdout.splitlines()
+    assert table[0] == "NAME    STATUS   ROLES    AGE   VERSION"
+    assert [row.split()[:3] for row in table[1:]] == [
+        [h.name, "Ready", "<none>"] for h in (h1, h2, h3)
+    ]
+    assert all(row.endswith("   v1.32.9") for row in table[1:])
+
+
+@pytest.mark.lab
+def test_join_failures_exit_like_microk8s(lab: MiniLab) -> None:
+    h1, h4 = lab.hosts[0], lab.hosts[3]
+
+    def join(connection: str) -> Result:
+        return h4.run(["microk8s", "join", connection])
+
+    name = join(f"node1:25000/{'z' * 32}")
+    assert (name.rc, name.stdout) == (1, "Invalid connection: Invalid master IP\n")
+    short = join(f"{h1.ip}:25000/tooshort")
+    assert (short.rc, short.stdout) == (
+        1,
+        "Invalid connection: Cluster token size should be at least 32 bytes\n",
+    )
+    wrong = join(f"{h1.ip}:25000/{'w' * 32}")
+    assert wrong.rc == 6, wrong.explain()
+    assert wrong.stdout.endswith("Connection failed. Invalid token (500).\n")
+    reused = join(f"{h1.ip}:25000/{T_FIRST}")  # used up by node2's join
+    assert (reused.rc, reused.stdout.splitlines()[-1]) == (
+        6,
+        "Connection failed. Invalid token (500).",
+    )
+    expired = "expired-token-0123456789abcdef0123"
+    assert h1.run(["microk8s", "add-node", "--token", expired, "--token-ttl", "0"]).rc == 0
+    time.sleep(0.6)
+    assert join(f"{h1.ip}:25000/{expired}").rc == 6
+    unverified = "unverified-token-0123456789abcdef"
+    assert h1.run(["microk8s", "add-node", "--token", unverified]).rc == 0
+    forged = join(f"{h1.ip}:25000/{unverified}/000000000000")
+    assert forged.rc == 4, forged.explain()
+    assert forged.stdout.endswith(
+        f"Joining cluster failed. Could not verify the identity of {h1.ip}."
+        " Use '--skip-verify' to skip server certificate check.\n"
+    )
+    closed = join(f"{h1.ip}:25001/{unverified}")
+    assert closed.rc == 1
+    assert "ConnectionRefusedError" in closed.stderr
+
+
+@pytest.mark.lab
+def test_leader_refuses_a_join_address_it_does_not_own(lab: MiniLab) -> None:
+    """The AWS case: the address reaches the leader through DNAT but is not on its interfaces."""
+    h1, h4 = lab.hosts[0], lab.hosts[3]
+    public = "203.0.113.50"
+    h4.ns(
+        "iptables",
+        "-t",
+        "nat",
+        "-A",
+        "PREROUTING",
+        "-d",
+        public,
+        "-j",
+        "DNAT",
+        "--to-destination",
+        h4.ip,
+    )
+    h1.ns("ip", "route", "add", f"{public}/32", "via", h4.ip)
+    token = "nat-token-0123456789abcdef0123456"
+    assert h4.run(["microk8s", "add-node", "--token", token]).rc == 0
+    refused = h1.run(["microk8s", "join", f"{public}:25000/{token}"])
+    assert refused.rc == 6, refused.explain()
+    assert refused.stdout == (
+        f"Contacting cluster at {public}\n"
+        "Connection failed. Failed to retrieve dqlite cluster nodes: failed to find matching dqlite"
+        f" bind address for {public}:25000: address {public} was not found in any host interface."
+        f" refuse to update dqlite bind address to {public} as it would break the cluster (500).\n"
+    )
+    # The agent consumed the single-use token before refusing, as the real one does.
+    again = h1.run(["microk8s", "join", f"{public}:25000/{token}"])
+    assert again.stdout.endswith("Connection failed. Invalid token (500).\n")
+    assert _members(h4) == [("127.0.0.1:19001", "voter")]
+    assert len(_members(h1)) == 3
+
+
+@pytest.mark.lab
+def test_worker_joins_without_joining_dqlite(lab: MiniLab) -> None:
+    h1, h4 = lab.hosts[0], lab.hosts[3]
+    token = "worker-token-0123456789abcdef0123"
+    assert h1.run(["microk8s", "add-node", "--token", token]).rc == 0
+    joined = h4.run(["microk8s", "join", f"{h1.ip}:25000/{token}", "--worker"])
+    assert joined.rc == 0, joined.explain()
+    assert "The node has joined the cluster and will appear in the nodes list" in joined.stdout
+    assert joined.stdout.endswith("Successfully joined the cluster.\n")
+    status = h4.run(["microk8s", "status", "--format", "yaml"])
+    assert (status.rc, status.stdout) == (
+        0,
+        "This MicroK8s deployment is acting as a node in a cluster.\n"
+        "Please use the control plane node.\n",
+    )
+    assert _eventually(lambda: _nodes(h1).get("node4") == "Ready"), _nodes(h1)
+    assert [role for _, role in _members(h1)] == ["voter"] * 3
+
+
+@pytest.mark.lab
+def test_stopped_node_says_so_and_goes_not_ready(lab: MiniLab) -> None:
+    h1, h3 = lab.hosts[0], lab.hosts[2]
+    stop = h3.run(["microk8s", "stop"])
+    assert (stop.rc, stop.stdout) == (0, "Stopped.\nStopped.\n")
+    status = _status(h3)
+    assert (status.rc, status.stdout) == (0, "microk8s is not running, try microk8s start\n")
+    kubectl = h3.run(["microk8s", "kubectl", "get", "nodes"])
+    assert (kubectl.rc, kubectl.stderr) == (1, "microk8s is not running, try microk8s start\n")
+    assert _eventually(lambda: _nodes(h1).get("node3") == "NotReady"), _nodes(h1)
+    assert _status(h1).rc == 0  # two of three voters keep quorum
+    assert h3.run(["microk8s", "start"]).rc == 0
+    assert _status(h3, "--wait-ready", "--timeout", "20").rc == 0
+    assert _eventually(lambda: _nodes(h1).get("node3") == "Ready"), _nodes(h1)
+
+
+@pytest.mark.lab
+def test_leave_then_remove_node(lab: MiniLab) -> None:
+    h1, h2, h3 = lab.hosts[:3]
+    left = h3.run(["microk8s", "leave"])
+    assert left.rc == 0, left.explain()
+    assert left.stdout.startswith(
+        "Generating new cluster certificates.\nWaiting for node to start."
+    )
+    assert _members(h3) == [("127.0.0.1:19001", "voter")]
+    assert (
+        "  - name: dns\n    repository: core\n    description: CoreDNS\n"
+        "    version: 1.10.1\n    status: disabled\n" in _status(h3).stdout
+    )
+    assert _eventually(
+        lambda: _members(h1) == [(f"{h1.ip}:19001", "voter"), (f"{h2.ip}:19001", "spare")]
+    )
+    assert _eventually(lambda: _nodes(h1).get("node3") == "NotReady"), _nodes(h1)
+    assert h1.run(["microk8s", "remove-node", "node3"]).rc == 0
+    assert "node3" not in _nodes(h1)
+    live = h1.run(["microk8s", "remove-node", "node2"])
+    assert live.rc == 1
+    assert live.stdout.startswith(
+        "Removal failed. Node node2 is registered with dqlite. "
+        "Please, run first 'microk8s leave' on the departing node. \n"
+    )
+    only_voter = h1.run(["microk8s", "leave"])
+    assert only_voter.rc == 3, only_voter.explain()
+    assert only_voter.stdout.startswith(
+        "This node currently holds the only copy of the Kubernetes database so it cannot leave"
+    )
+    never = h3.run(["microk8s", "leave"])
+    assert (never.rc, never.stdout) == (
+        1,
+        "This MicroK8s deployment is not acting as a node in a cluster.\n",
+    )
+
+
+@pytest.mark.lab
+def test_dead_node_status_and_forced_removal(lab: MiniLab) -> None:
+    h1, h2 = lab.hosts[:2]
+    assert h2.run(["snap", "stop", "microk8s"]).stdout == "Stopped.\n"
+    status = _status(h2)
+    assert (status.rc, status.stdout) == (1, NOT_RUNNING_YAML)
+    assert _eventually(lambda: _nodes(h1).get("node2") == "NotReady"), _nodes(h1)
+    removed = h1.run(["microk8s", "remove-node", "node2", "--force"])
+    assert removed.rc == 0, removed.explain()
+    assert _members(h1) == [(f"{h1.ip}:19001", "voter")]
+    assert set(_nodes(h1)) == {"node1", "node4"}
+    gone = h1.run(["microk8s", "remove-node", "node2"])
+    assert (gone.rc, gone.stdout) == (1, "Node node2 does not exist in Kubernetes.\n")
