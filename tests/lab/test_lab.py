@@ -370,6 +370,17 @@ def test_parallel_vms_and_close_leaves_nothing(tmp_path: Path) -> None:
                 vm.name if vm.cloud != "aws" else f"ip-{vm.private_ip.replace('.', '-')}"
             )
         assert sum(ns.startswith(f"mck{lab.id}-") for ns in _netns_list()) == 3 + 9
+        # Two AWS instances by their public addresses (hairpin through the edge), as a
+        # WireGuard mesh of AWS nodes talks: each sees the other's public address.
+        first, second = [vm for vm in vms if vm.cloud == "aws"][:2]
+        with ThreadPoolExecutor(1) as pool:
+            listening = pool.submit(second.run, ["python3", "-c", UDP_SERVER, "51820"], timeout=25)
+            reply = first.run(
+                ["python3", "-c", UDP_CLIENT, second.public_ip, "51820", "51820"], timeout=25
+            )
+            peer = listening.result(timeout=30).stdout.split()
+        assert reply.stdout.split() == ["pong", "ping", second.public_ip, "51820"]
+        assert peer == [first.public_ip, "51820"]
     assert not [ns for ns in _netns_list() if ns.startswith(f"mck{lab.id}-")]
     assert (
         f"mck{lab.id}" not in subprocess.run(["ip", "link"], capture_output=True, text=True).stdout
