@@ -44,6 +44,8 @@ sh("mount", "--rbind", "/dev", f"{root}/dev")
 sh("mount", "-t", "tmpfs", "tmpfs", f"{root}/run")
 os.makedirs(f"{root}{here}", exist_ok=True)
 sh("mount", "--bind", "-o", "ro", here, f"{root}{here}")
+# Do not hold the machine's /run/netns mounts: that would keep other labs' namespaces alive.
+subprocess.run(["umount", "-l", "/run/netns"], stderr=subprocess.DEVNULL)
 socket.sethostname(name)
 os.chroot(root); os.chdir("/")
 signal.signal(signal.SIGTERM, lambda *_: os._exit(0))

@@ -342,6 +342,7 @@ def test_snap_install_messages_like_snapd(lab: MiniLab) -> None:
     )
     core = h1.run(["snap", "install", "core"])
     assert (core.rc, core.stdout) == (0, "core 16-2.61.4-20240607 from Canonical** installed\n")
+    assert h1.run(["test", "-d", "/snap/core/current"]).rc == 0  # what `creates:` guards on
     listing = h1.run(["snap", "list"]).stdout.splitlines()
     assert listing[0].split() == ["Name", "Version", "Rev", "Tracking", "Publisher", "Notes"]
     assert listing[2] == "microk8s  v1.32.9             8511   1.32/stable    canonical**  classic"
@@ -585,3 +586,101 @@ def test_dead_node_status_and_forced_removal(lab: MiniLab) -> None:
     assert set(_nodes(h1)) == {"node1", "node4"}
     gone = h1.run(["microk8s", "remove-node", "node2"])
     assert (gone.rc, gone.stdout) == (1, "Node node2 does not exist in Kubernetes.\n")
+
+
+# The role's template renders JSON-quoted scalars; the stand-in must read them like yaml.v2.
+LAUNCH_CONFIG = """\
+# Ansible managed
+version: 0.1.0
+extraSANs:
+  - "{public}"
+  - "{private}"
+  - "k8s.example.test"
+extraKubeletArgs:
+  "--node-ip": "{private}"
+addons:
+  - name: "dns"
+"""
+
+
+def _write(host: Host, path: str, text: str) -> None:
+    done = host.run(
+        ["sh", "-c", f"mkdir -p {Path(path).parent} && cat > {path} <<'EOF'\n{text}EOF"]
+    )
+    assert done.rc == 0, done.explain()
+
+
+def _reinstall(host: Host, config: str) -> None:
+    removed = host.run(["snap", "remove", "microk8s"])
+    assert (removed.rc, removed.stdout) == (0, "microk8s removed\n"), removed.explain()
+    assert host.run(["test", "-e", "/var/snap/microk8s"]).rc == 1
+    _write(host, "/var/snap/microk8s/common/.microk8s.yaml", config)
+    done = host.run(["snap", "install", "microk8s", "--classic", f"--channel={CHANNEL}"])
+    assert done.rc == 0, done.explain()
+
+
+@pytest.mark.lab
+def test_launch_configuration_and_join_over_a_second_network(lab: MiniLab) -> None:
+    """node-ip from the launch configuration; a join over the private network moves the
+    leader's dqlite to its private address and gives the joiner the address the leader saw."""
+    _, h2, h3, _ = lab.hosts
+    _reinstall(h3, LAUNCH_CONFIG.format(public=h3.ip, private=h3.private_ip))
+    wide = h3.run(["microk8s", "kubectl", "get", "nodes", "-o", "wide"]).stdout.splitlines()
+    assert wide[1].split()[5] == h3.private_ip
+    assert "status: enabled" in _status(h3).stdout.split("- name: dns")[1].split("- name:")[0]
+    sans = h3.run(["openssl", "x509", "-noout", "-ext", "subjectAltName", "-in",
+                   "/var/snap/microk8s/current/certs/server.crt"]).stdout  # fmt: skip
+    assert "DNS:k8s.example.test" in sans and f"IP Address:{h3.private_ip}" in sans
+    # A configuration the cluster agent rejects fails the install; the snap is not left behind.
+    assert h2.run(["snap", "remove", "microk8s"]).rc == 0
+    _write(h2, "/var/snap/microk8s/common/.microk8s.yaml", "version: 9.0.0\nextraSANs: [a]\n")
+    failed = h2.run(["snap", "install", "microk8s", "--classic", f"--channel={CHANNEL}"])
+    assert failed.rc == 1
+    assert failed.stderr.startswith("error: cannot perform the following tasks:\n")
+    assert (
+        "config file version is 9.0.0 but the maximum version supported is 0.2.0" in failed.stderr
+    )
+    assert h2.run(["test", "-e", "/snap/bin/microk8s"]).rc == 1
+    assert h2.run(["rm", "/var/snap/microk8s/common/.microk8s.yaml"]).rc == 0
+    assert h2.run(["snap", "install", "microk8s", "--classic", f"--channel={CHANNEL}"]).rc == 0
+    token = "private-net-token-0123456789abcdef"
+    assert h3.run(["microk8s", "add-node", "--token", token]).rc == 0
+    joined = h2.run(["microk8s", "join", f"{h3.private_ip}:25000/{token}"])
+    assert joined.rc == 0, joined.explain()
+    expected = [(f"{h3.private_ip}:19001", "voter"), (f"{h2.private_ip}:19001", "spare")]
+    assert _members(h3) == expected
+    assert _members(h2) == expected
+    # The joiner took the leader's kubelet args, with --node-ip set to the address it came from.
+    rows = h3.run(["microk8s", "kubectl", "get", "nodes", "-o", "wide"]).stdout.splitlines()[1:]
+    assert {r.split()[0]: r.split()[5] for r in rows} == {
+        "node2": h2.private_ip,
+        "node3": h3.private_ip,
+    }
+
+
+@pytest.mark.lab
+def test_joiner_behind_nat_claims_success_but_never_gets_ready(lab: MiniLab) -> None:
+    """The other half of the AWS case: the leader sees the joiner's NAT address, tells it to run
+    dqlite there, the joiner cannot bind it; join.py still reports success."""
+    h1, h4 = lab.hosts[0], lab.hosts[3]
+    left = h4.run(["microk8s", "leave"])  # h4 was a worker: it resets itself only
+    assert left.rc == 0, left.explain()
+    assert left.stdout.startswith("Configuring services.\nGenerating new cluster certificates.\n")
+    assert _members(h4) == [("127.0.0.1:19001", "voter")]
+    nat = "203.0.113.60"
+    h4.ns(
+        "iptables", "-t", "nat", "-A", "POSTROUTING", "-d", h1.ip, "-j", "SNAT", "--to-source", nat
+    )
+    h1.ns("ip", "route", "add", f"{nat}/32", "via", h4.ip)
+    token = "behind-nat-token-0123456789abcdef"
+    assert h1.run(["microk8s", "add-node", "--token", token]).rc == 0
+    joined = h4.run(["microk8s", "join", f"{h1.ip}:25000/{token}"])
+    assert joined.rc == 0, joined.explain()
+    assert joined.stdout == (
+        f"Contacting cluster at {h1.ip}\n"
+        "Waiting for this node to finish joining the cluster. " + ".. " * 10 + " \n"
+        "Successfully joined the cluster.\n"
+    )
+    status = _status(h4)
+    assert (status.rc, status.stdout) == (1, NOT_RUNNING_YAML)
+    assert _members(h1) == [(f"{h1.ip}:19001", "voter")]

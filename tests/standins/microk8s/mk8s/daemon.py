@@ -22,7 +22,7 @@ from typing import Any
 
 from . import agent, certs, identity, membership, paths, roles, store, tokens, wire
 
-WARMUP_SECONDS = 1.0  # the real API server needs tens of seconds; long enough to be seen
+WARMUP_SECONDS = 0.5  # the real API server needs tens of seconds; this is long enough to be seen
 PROBE_INTERVAL = 1.0
 PROBE_TIMEOUT = 0.5
 PUSH_TIMEOUT = 1.0

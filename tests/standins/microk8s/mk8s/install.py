@@ -106,6 +106,18 @@ def install(version: str, revision: str) -> None:
     service.wait_ready(60)
 
 
+def install_core(revision: str) -> None:
+    """The core snap only has to exist: /snap/core/<rev> and its `current` link."""
+    (paths.SNAP_CORE / revision).mkdir(parents=True, exist_ok=True)
+    current = paths.SNAP_CORE / "current"
+    current.unlink(missing_ok=True)
+    current.symlink_to(revision)
+
+
+def remove_core() -> None:
+    shutil.rmtree(paths.SNAP_CORE, ignore_errors=True)
+
+
 def remove_files(*, keep_common: bool = False) -> None:
     service.stop()
     for name in ["microk8s", *(f"microk8s.{app}" for app in MICROK8S_APPS)]:

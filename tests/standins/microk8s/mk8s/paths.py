@@ -14,6 +14,7 @@ from pathlib import Path
 
 SNAP_BIN = Path("/snap/bin")
 SNAP_MOUNT = Path("/snap/microk8s")
+SNAP_CORE = Path("/snap/core")
 SNAP_DATA_ROOT = Path("/var/snap/microk8s")
 # The stand-in's own registry of "installed snaps" (snapd keeps this in /var/lib/snapd/state.json).
 SNAPD_STATE = Path("/var/lib/snapd/standin-snaps.json")

@@ -126,6 +126,8 @@ def _install_one(name: str, channel: channels.Channel, classic: bool) -> None:
     shown = "" if channel.name == "stable" else f" ({channel.name})"
     if name == "core":
         version, revision = channels.CORE_SNAP
+        _require_lab_host()
+        install.install_core(revision)
         notes = "core"
     elif name == "microk8s":
         if not classic:
@@ -164,9 +166,11 @@ def cmd_remove(args: list[str]) -> None:
         if name not in registry:
             print(f'snap "{name}" is not installed', file=sys.stderr)
             continue
+        _require_lab_host()
         if name == "microk8s":
-            _require_lab_host()
             install.remove_files()
+        else:
+            install.remove_core()
         del registry[name]
         _save_registry(registry)
         print(f"{name} removed")
