@@ -55,14 +55,20 @@ class Tofu:
         return Path(self.binary).name
 
     def argv(self, *args: str) -> list[str]:
-        """The exact command line for `args`, with the flags every mck call needs."""
-        argv = [self.binary, *args]
+        """The exact command line for `args`: subcommand, mck's fixed flags, then the rest
+        (tofu wants every flag before the positional plan-file argument)."""
+        if not args:
+            return [self.binary]
+        command, rest = args[0], list(args[1:])
+        flags = []
         # Never prompt: mck is non-interactive between its own confirmations.
-        if args and args[0] in {"init", "plan", "apply", "destroy", "refresh"}:
-            argv.append("-input=false")
-        if not self.color and args and args[0] != "version":
-            argv.append("-no-color")
-        return argv
+        if command in {"init", "plan", "apply", "destroy", "refresh"}:
+            flags.append("-input=false")
+        if not self.color and command != "version":
+            flags.append("-no-color")
+        positional = [a for a in rest if not a.startswith("-")]
+        options = [a for a in rest if a.startswith("-")]
+        return [self.binary, command, *flags, *options, *positional]
 
     def run(
         self, argv: list[str], *, stream: bool = False, check: bool = True

@@ -49,13 +49,13 @@ def test_bad_override_is_named(tmp_path: Path) -> None:
         (("init",), ["tofu", "init", "-input=false", "-no-color"]),
         (
             ("plan", "-out=p", "-detailed-exitcode"),
-            ["tofu", "plan", "-out=p", "-detailed-exitcode", "-input=false", "-no-color"],
+            ["tofu", "plan", "-input=false", "-no-color", "-out=p", "-detailed-exitcode"],
         ),
-        (("apply", "p"), ["tofu", "apply", "p", "-input=false", "-no-color"]),
-        (("show", "-json"), ["tofu", "show", "-json", "-no-color"]),
+        (("apply", "p"), ["tofu", "apply", "-input=false", "-no-color", "p"]),
+        (("show", "-json", "p"), ["tofu", "show", "-no-color", "-json", "p"]),
         (
             ("destroy", "-auto-approve"),
-            ["tofu", "destroy", "-auto-approve", "-input=false", "-no-color"],
+            ["tofu", "destroy", "-input=false", "-no-color", "-auto-approve"],
         ),
     ],
 )
