@@ -1,0 +1,355 @@
+"""`aws_key_pair` and `aws_instance` of the stand-in AWS provider.
+
+Schemas follow internal/service/ec2/ec2_key_pair.go and ec2_instance.go: ami, subnet_id,
+key_name, private_ip, availability_zone and associate_public_ip_address force a new instance;
+instance_type, vpc_security_group_ids and tags change it in place. An instance's public IP is
+the lab's 1:1 NAT address (not on the VM), exactly as on EC2.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from tf.iface import Config, CreateContext, DeleteContext, ReadContext, UpdateContext
+from tf.schema import Attribute, Schema
+from tf.types import Bool, Set, String
+from tf.utils import Diagnostics
+
+from . import aws_ami, sshkeys
+from .aws_common import (
+    all_tags,
+    arn,
+    default_security_group_id,
+    default_subnet_id,
+    default_vpc_id,
+    ec2_call,
+    ec2_error,
+    own_tags,
+    plan_tags,
+    tag_attributes,
+    zones,
+)
+from .cloud_api import Record
+from .framework import LabResource, State, items, known
+from .ids import hex_id, stable_hex_id
+
+KEY_PAIRS = "aws_key_pair"  # record kinds in labd's store
+INSTANCES = "aws_instance"
+SUBNETS = "aws_subnet"
+INSTANCE_TYPE = re.compile(r"^[a-z][a-z0-9-]*\.[a-z0-9]+$")
+
+
+class KeyPair(LabResource):
+    @classmethod
+    def get_name(cls) -> str:
+        return "key_pair"
+
+    @classmethod
+    def get_schema(cls) -> Schema:
+        return Schema(
+            version=0,
+            attributes=[
+                Attribute("id", String(), computed=True),
+                Attribute("arn", String(), computed=True),
+                Attribute("fingerprint", String(), computed=True),
+                Attribute(
+                    "key_name", String(), optional=True, computed=True, requires_replace=True
+                ),
+                Attribute("key_pair_id", String(), computed=True),
+                Attribute("key_type", String(), computed=True),
+                Attribute("public_key", String(), required=True, requires_replace=True),
+                *tag_attributes(),
+            ],
+        )
+
+    def validate(self, diags: Diagnostics, type_name: str, config: Config) -> None:
+        super().validate(diags, type_name, config)
+        name = config.get("key_name")
+        if isinstance(name, str) and len(name) > 255:
+            diags.add_error(
+                f'expected length of key_name to be in the range (0 - 255), got "{name}"',
+                path=["key_name"],
+            )
+
+    def plan(self, ctx: Any, current: State | None, planned: State) -> State:
+        return plan_tags(self.provider.default_tags, planned)
+
+    def _state(self, record: Record, current: State) -> State:
+        region = self.provider.region
+        return {
+            "id": record["cloud_id"],
+            "arn": arn(region, f"key-pair/{record['cloud_id']}"),
+            "fingerprint": record["fingerprint"],
+            "key_name": record["cloud_id"],
+            "key_pair_id": record["key_pair_id"],
+            "key_type": record["key_type"],
+            "public_key": current.get("public_key") or record["public_key"],
+            "tags": own_tags(self.provider.default_tags, record["tags"], current.get("tags")),
+            "tags_all": record["tags"],
+        }
+
+    def _find(self, name: str) -> Record | None:
+        return self.provider.cloud.find(KEY_PAIRS, cloud_id=name, region=self.provider.region)
+
+    def do_create(self, ctx: CreateContext, planned: State) -> State:
+        name = planned["key_name"]
+        if not known(name):  # create.Name(): a unique name when none is given
+            name = "terraform-" + hex_id("x")[2:]
+        with ec2_call("ImportKeyPair", f"importing EC2 Key Pair ({name})"):
+            self.provider.authorize()
+            try:
+                key_type, _ = sshkeys.key_blob(planned["public_key"])
+            except sshkeys.InvalidKey as err:
+                message = "Key is not in valid OpenSSH public key format"
+                raise ec2_error("InvalidKey.Format", message) from err
+            if self._find(name) is not None:
+                raise ec2_error("InvalidKeyPair.Duplicate", f"The keypair '{name}' already exists.")
+            ed25519 = key_type == "ssh-ed25519"
+            record = {
+                "cloud_id": name,
+                "region": self.provider.region,
+                "key_pair_id": hex_id("key"),
+                "key_type": "ed25519" if ed25519 else "rsa",
+                "fingerprint": (sshkeys.sha256_fingerprint if ed25519 else sshkeys.md5_fingerprint)(
+                    planned["public_key"]
+                ),
+                "public_key": planned["public_key"],
+                "tags": all_tags(self.provider.default_tags, planned["tags"]),
+            }
+            stored = self.provider.cloud.insert(KEY_PAIRS, record)
+        return self._state(stored, planned)
+
+    def do_read(self, ctx: ReadContext, current: State) -> State | None:
+        with ec2_call("DescribeKeyPairs", f"reading EC2 Key Pair ({current['id']})"):
+            self.provider.authorize()
+            record = self._find(current["id"])
+        return None if record is None else self._state(record, current)
+
+    def do_update(self, ctx: UpdateContext, current: State, planned: State) -> State:
+        with ec2_call("CreateTags", f"updating tags for EC2 Key Pair ({current['id']})"):
+            self.provider.authorize()
+            record = self._find(current["id"])
+            if record is None:
+                message = f"The key pair '{current['id']}' does not exist"
+                raise ec2_error("InvalidKeyPair.NotFound", message)
+            tags = all_tags(self.provider.default_tags, planned["tags"])
+            stored = self.provider.cloud.replace(KEY_PAIRS, record, {**record, "tags": tags})
+        return self._state(stored, planned)
+
+    def do_delete(self, ctx: DeleteContext, current: State) -> None:
+        with ec2_call("DeleteKeyPair", f"deleting EC2 Key Pair ({current['id']})"):
+            self.provider.authorize()
+            record = self._find(current["id"])
+            if record is not None:  # EC2 answers success for a key pair that is not there
+                self.provider.cloud.remove(KEY_PAIRS, record)
+
+
+class Instance(LabResource):
+    @classmethod
+    def get_name(cls) -> str:
+        return "instance"
+
+    @classmethod
+    def get_schema(cls) -> Schema:
+        def replaces(name: str, type_: Any) -> Attribute:
+            return Attribute(name, type_, optional=True, computed=True, requires_replace=True)
+
+        return Schema(
+            version=0,
+            attributes=[
+                Attribute("id", String(), computed=True),
+                Attribute("arn", String(), computed=True),
+                replaces("ami", String()),
+                Attribute("instance_type", String(), optional=True, computed=True),
+                replaces("subnet_id", String()),
+                replaces("key_name", String()),
+                Attribute("vpc_security_group_ids", Set(String()), optional=True, computed=True),
+                replaces("associate_public_ip_address", Bool()),
+                replaces("availability_zone", String()),
+                replaces("private_ip", String()),
+                Attribute("public_ip", String(), computed=True),
+                Attribute("public_dns", String(), computed=True),
+                Attribute("private_dns", String(), computed=True),
+                Attribute("primary_network_interface_id", String(), computed=True),
+                Attribute("instance_state", String(), computed=True),
+                *tag_attributes(),
+            ],
+        )
+
+    def validate(self, diags: Diagnostics, type_name: str, config: Config) -> None:
+        super().validate(diags, type_name, config)
+        for name in ("ami", "instance_type"):
+            if config.get(name) is None:  # AtLeastOneOf with launch_template, not offered here
+                diags.add_error(
+                    f'"{name}": one of `{name},launch_template` must be specified', path=[name]
+                )
+
+    def plan(self, ctx: Any, current: State | None, planned: State) -> State:
+        return plan_tags(self.provider.default_tags, planned)
+
+    def _state(self, record: Record, host: dict[str, Any], current: State) -> State:
+        region = self.provider.region
+        public_ip = host["public_ip"] if record["public"] else ""
+        private_ip = host["private_ip"]
+        if region == "us-east-1":
+            public_dns = f"ec2-{public_ip.replace('.', '-')}.compute-1.amazonaws.com"
+            private_dns = f"ip-{private_ip.replace('.', '-')}.ec2.internal"
+        else:
+            public_dns = f"ec2-{public_ip.replace('.', '-')}.{region}.compute.amazonaws.com"
+            private_dns = f"ip-{private_ip.replace('.', '-')}.{region}.compute.internal"
+        return {
+            "id": host["id"],
+            "arn": arn(region, f"instance/{host['id']}"),
+            "ami": record["ami"],
+            "instance_type": record["instance_type"],
+            "subnet_id": record["subnet_id"],
+            "key_name": record["key_name"],
+            "vpc_security_group_ids": sorted(record["security_groups"]),
+            "associate_public_ip_address": record["public"],
+            "availability_zone": record["availability_zone"],
+            "private_ip": private_ip,
+            "public_ip": public_ip,
+            "public_dns": public_dns if public_ip else "",
+            "private_dns": private_dns,
+            "primary_network_interface_id": stable_hex_id("eni", host["id"]),
+            "instance_state": "running" if host.get("status") == "active" else "stopped",
+            "tags": own_tags(self.provider.default_tags, record["tags"], current.get("tags")),
+            "tags_all": record["tags"],
+        }
+
+    def _check_security_groups(self, groups: list[str], vpc_id: str) -> list[str]:
+        for group in groups:
+            if group != default_security_group_id(vpc_id):
+                message = f"The security group '{group}' does not exist in VPC '{vpc_id}'"
+                raise ec2_error("InvalidGroup.NotFound", message)
+        return sorted(groups)
+
+    def _subnet(self, planned: State) -> tuple[str, str, bool]:
+        """(subnet id, zone, maps a public IP on launch) of the subnet the instance goes to."""
+        region = self.provider.region
+        zone = planned["availability_zone"] if known(planned["availability_zone"]) else None
+        subnet_id = planned["subnet_id"] if known(planned["subnet_id"]) else None
+        by_id = {default_subnet_id(region, z): z for z in zones(region)}
+        if subnet_id is None:
+            zone = zone or zones(region)[0]
+            if zone not in zones(region):
+                message = f"Invalid availability zone: [{zone}]"
+                raise ec2_error("InvalidParameterValue", message)
+            subnet_id = default_subnet_id(region, zone)
+        elif subnet_id not in by_id:
+            message = f"The subnet ID '{subnet_id}' does not exist"
+            raise ec2_error("InvalidSubnetID.NotFound", message)
+        elif zone is not None and zone != by_id[subnet_id]:
+            raise ec2_error(
+                "InvalidParameterValue",
+                "Network interfaces and an instance-level "
+                "availability zone may not be specified on the same request",
+            )
+        subnet = self.provider.cloud.find(SUBNETS, cloud_id=subnet_id)
+        if subnet is not None and subnet["deleted"]:  # force_destroy'ed by aws_default_subnet
+            message = f"The subnet ID '{subnet_id}' does not exist"
+            raise ec2_error("InvalidSubnetID.NotFound", message)
+        maps_public_ip = subnet is None or subnet["map_public_ip_on_launch"]
+        return subnet_id, by_id[subnet_id], bool(maps_public_ip)
+
+    def _public_keys(self, key_name: str | None) -> list[str]:
+        if key_name is None:
+            return []
+        region = self.provider.region
+        record = self.provider.cloud.find(KEY_PAIRS, cloud_id=key_name, region=region)
+        if record is None:
+            message = f"The key pair '{key_name}' does not exist"
+            raise ec2_error("InvalidKeyPair.NotFound", message)
+        return [record["public_key"]]
+
+    def do_create(self, ctx: CreateContext, planned: State) -> State:
+        cloud = self.provider.cloud
+        region = self.provider.region
+        with ec2_call("RunInstances", "creating EC2 Instance"):
+            self.provider.authorize()
+            if aws_ami.find(region, planned["ami"]) is None:
+                message = f"The image id '[{planned['ami']}]' does not exist"
+                raise ec2_error("InvalidAMIID.NotFound", message)
+            if not INSTANCE_TYPE.match(planned["instance_type"]):
+                message = f"Invalid value '{planned['instance_type']}' for InstanceType."
+                raise ec2_error("InvalidParameterValue", message)
+            if known(planned["private_ip"]) and planned["private_ip"] is not None:
+                message = "Stand-in limitation: the lab assigns private IPs itself (private_ip)"
+                raise ec2_error("InvalidParameterValue", message)
+            subnet_id, zone, maps_public_ip = self._subnet(planned)
+            vpc_id = default_vpc_id(region)
+            groups = items(planned["vpc_security_group_ids"])
+            groups = self._check_security_groups(
+                groups or [default_security_group_id(vpc_id)], vpc_id
+            )
+            key_name = planned["key_name"] if known(planned["key_name"]) else None
+            keys = self._public_keys(key_name)
+            public = planned["associate_public_ip_address"]
+            tags = all_tags(self.provider.default_tags, planned["tags"])
+            # The lab names the VM after the Name tag (its hostname is ip-..., as on EC2)
+            host = cloud.create_host(tags.get("Name") or hex_id("unnamed"), keys)
+            record = cloud.insert(
+                INSTANCES,
+                {
+                    "cloud_id": host["id"],
+                    "region": region,
+                    "ami": planned["ami"],
+                    "instance_type": planned["instance_type"],
+                    "subnet_id": subnet_id,
+                    "availability_zone": zone,
+                    "key_name": key_name or "",
+                    "security_groups": groups,
+                    "public": maps_public_ip if not known(public) or public is None else public,
+                    "tags": tags,
+                },
+            )
+        return self._state(record, host, planned)
+
+    def do_read(self, ctx: ReadContext, current: State) -> State | None:
+        cloud = self.provider.cloud
+        with ec2_call("DescribeInstances", f"reading EC2 Instance ({current['id']})"):
+            self.provider.authorize()
+            host = cloud.get_host(current["id"])
+            record = cloud.find(INSTANCES, cloud_id=current["id"])
+            if host is None:
+                if record is not None:  # terminated: gone from DescribeInstances soon after
+                    cloud.remove(INSTANCES, record)
+                return None
+            if record is None:
+                message = f"The instance ID '{current['id']}' does not exist"
+                raise ec2_error("InvalidInstanceID.NotFound", message)
+        return self._state(record, host, current)
+
+    def do_update(self, ctx: UpdateContext, current: State, planned: State) -> State:
+        cloud = self.provider.cloud
+        instance_id = current["id"]
+        with ec2_call("ModifyInstanceAttribute", f"updating EC2 Instance ({instance_id})"):
+            self.provider.authorize()
+            host = cloud.get_host(instance_id)
+            record = cloud.find(INSTANCES, cloud_id=instance_id)
+            if host is None or record is None:
+                message = f"The instance ID '{instance_id}' does not exist"
+                raise ec2_error("InvalidInstanceID.NotFound", message)
+            if not INSTANCE_TYPE.match(planned["instance_type"]):
+                message = f"Invalid value '{planned['instance_type']}' for InstanceType."
+                raise ec2_error("InvalidParameterValue", message)
+            vpc_id = default_vpc_id(self.provider.region)
+            groups = self._check_security_groups(items(planned["vpc_security_group_ids"]), vpc_id)
+            new = {
+                **record,
+                "instance_type": planned["instance_type"],  # stop, modify, start on EC2
+                "security_groups": groups,
+                "tags": all_tags(self.provider.default_tags, planned["tags"]),
+            }
+            stored = cloud.replace(INSTANCES, record, new)
+        return self._state(stored, host, planned)
+
+    def do_delete(self, ctx: DeleteContext, current: State) -> None:
+        cloud = self.provider.cloud
+        with ec2_call("TerminateInstances", f"terminating EC2 Instance ({current['id']})"):
+            self.provider.authorize()
+            cloud.delete_host(current["id"])  # already terminated counts as done
+            record = cloud.find(INSTANCES, cloud_id=current["id"])
+            if record is not None:
+                cloud.remove(INSTANCES, record)

@@ -1,0 +1,383 @@
+"""`aws_default_vpc`, `aws_default_subnet`, `aws_default_security_group` of the stand-in AWS.
+
+The lab's AWS network is one VPC (192.0.2.0/24 on the router's vpc0 bridge), so each region has
+exactly one default VPC with one default subnet per zone and one default security group, with
+ids that are the same in every provider process. As for real, these resources *adopt* what the
+account already has: creating them changes tags/settings, destroying them only forgets them
+(unless force_destroy). Security group rules are recorded, not enforced: lab hosts have no
+firewall of the cloud's.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Any
+
+from tf.blocks import SetNestedBlock
+from tf.iface import Config, CreateContext, DeleteContext, ReadContext, UpdateContext
+from tf.schema import Attribute, Block, Schema
+from tf.types import Bool, List, Number, Set, String
+from tf.utils import Diagnostics
+
+from .aws_common import (
+    ACCOUNT_ID,
+    LAB_CIDR,
+    all_tags,
+    arn,
+    default_security_group_id,
+    default_subnet_id,
+    default_vpc_id,
+    ec2_call,
+    ec2_error,
+    own_tags,
+    plan_tags,
+    tag_attributes,
+    zone_id,
+    zones,
+)
+from .cloud_api import Record
+from .framework import LabResource, State, items, known
+from .ids import stable_hex_id
+
+VPCS = "aws_vpc"  # record kinds in labd's store
+SUBNETS = "aws_subnet"
+SECURITY_GROUPS = "aws_security_group"
+PROTOCOLS = {"tcp", "udp", "icmp", "icmpv6", "-1", "all"}
+
+
+def _setting(planned: State, name: str, default: bool) -> bool:
+    value = planned.get(name)
+    return default if value is None or not known(value) else bool(value)
+
+
+class DefaultVpc(LabResource):
+    @classmethod
+    def get_name(cls) -> str:
+        return "default_vpc"
+
+    @classmethod
+    def get_schema(cls) -> Schema:
+        computed = [
+            "id", "arn", "cidr_block", "default_security_group_id", "default_network_acl_id",
+            "default_route_table_id", "main_route_table_id", "dhcp_options_id",
+            "instance_tenancy", "owner_id",
+        ]  # fmt: skip
+        return Schema(
+            version=0,
+            attributes=[
+                *(Attribute(name, String(), computed=True) for name in computed),
+                Attribute("existing_default_vpc", Bool(), computed=True),
+                Attribute(
+                    "enable_dns_hostnames", Bool(), optional=True, computed=True, default=True
+                ),
+                Attribute("enable_dns_support", Bool(), optional=True, computed=True, default=True),
+                Attribute("force_destroy", Bool(), optional=True, computed=True, default=False),
+                *tag_attributes(),
+            ],
+        )
+
+    def plan(self, ctx: Any, current: State | None, planned: State) -> State:
+        return plan_tags(self.provider.default_tags, planned)
+
+    def _state(self, record: Record, current: State) -> State:
+        region = self.provider.region
+        vpc_id = record["cloud_id"]
+        return {
+            "id": vpc_id,
+            "arn": arn(region, f"vpc/{vpc_id}"),
+            "cidr_block": LAB_CIDR,
+            "default_security_group_id": default_security_group_id(vpc_id),
+            "default_network_acl_id": stable_hex_id("acl", vpc_id),
+            "default_route_table_id": stable_hex_id("rtb", vpc_id),
+            "main_route_table_id": stable_hex_id("rtb", vpc_id),
+            "dhcp_options_id": stable_hex_id("dopt", ACCOUNT_ID, region),
+            "instance_tenancy": "default",
+            "owner_id": ACCOUNT_ID,
+            "existing_default_vpc": record["existing"],
+            "enable_dns_hostnames": record["enable_dns_hostnames"],
+            "enable_dns_support": record["enable_dns_support"],
+            "force_destroy": bool(current.get("force_destroy")),
+            "tags": own_tags(self.provider.default_tags, record["tags"], current.get("tags")),
+            "tags_all": record["tags"],
+        }
+
+    def _record(self, planned: State, old: Record | None) -> Record:
+        return {
+            "cloud_id": default_vpc_id(self.provider.region),
+            "region": self.provider.region,
+            # A default VPC deleted with force_destroy is created anew (CreateDefaultVpc).
+            "existing": old["existing"] if old and not old["deleted"] else old is None,
+            "enable_dns_hostnames": _setting(planned, "enable_dns_hostnames", True),
+            "enable_dns_support": _setting(planned, "enable_dns_support", True),
+            "tags": all_tags(self.provider.default_tags, planned["tags"]),
+            "deleted": False,
+        }
+
+    def _save(self, planned: State, old: Record | None) -> Record:
+        cloud = self.provider.cloud
+        new = self._record(planned, old)
+        return cloud.insert(VPCS, new) if old is None else cloud.replace(VPCS, old, new)
+
+    def do_create(self, ctx: CreateContext, planned: State) -> State:
+        with ec2_call("DescribeVpcs", "creating EC2 Default VPC"):
+            self.provider.authorize()
+            old = self.provider.cloud.find(VPCS, cloud_id=default_vpc_id(self.provider.region))
+            if old and old["deleted"]:  # CreateDefaultVpc: new, so not "existing"
+                old = {**old, "existing": False}
+            return self._state(self._save(planned, old), planned)
+
+    def do_read(self, ctx: ReadContext, current: State) -> State | None:
+        with ec2_call("DescribeVpcs", f"reading EC2 VPC ({current['id']})"):
+            self.provider.authorize()
+            record = self.provider.cloud.find(VPCS, cloud_id=current["id"])
+        return None if record is None or record["deleted"] else self._state(record, current)
+
+    def do_update(self, ctx: UpdateContext, current: State, planned: State) -> State:
+        with ec2_call("ModifyVpcAttribute", f"updating EC2 VPC ({current['id']})"):
+            self.provider.authorize()
+            old = self.provider.cloud.find(VPCS, cloud_id=current["id"])
+            return self._state(self._save(planned, old), planned)
+
+    def do_delete(self, ctx: DeleteContext, current: State) -> None:
+        if not current.get("force_destroy"):
+            return  # "EC2 Default VPC not deleted, removing from state"
+        with ec2_call("DeleteVpc", f"deleting EC2 VPC ({current['id']})"):
+            self.provider.authorize()
+            cloud = self.provider.cloud
+            old = cloud.find(VPCS, cloud_id=current["id"])
+            if old is not None:
+                cloud.replace(VPCS, old, {**old, "deleted": True})
+
+
+class DefaultSubnet(LabResource):
+    @classmethod
+    def get_name(cls) -> str:
+        return "default_subnet"
+
+    @classmethod
+    def get_schema(cls) -> Schema:
+        computed = ["id", "arn", "availability_zone_id", "cidr_block", "vpc_id", "owner_id"]
+        return Schema(
+            version=0,
+            attributes=[
+                *(Attribute(name, String(), computed=True) for name in computed),
+                Attribute("availability_zone", String(), required=True, requires_replace=True),
+                Attribute(
+                    "map_public_ip_on_launch", Bool(), optional=True, computed=True, default=True
+                ),
+                Attribute("existing_default_subnet", Bool(), computed=True),
+                Attribute("force_destroy", Bool(), optional=True, computed=True, default=False),
+                *tag_attributes(),
+            ],
+        )
+
+    def plan(self, ctx: Any, current: State | None, planned: State) -> State:
+        return plan_tags(self.provider.default_tags, planned)
+
+    def _state(self, record: Record, current: State) -> State:
+        region = self.provider.region
+        zone = record["availability_zone"]
+        return {
+            "id": record["cloud_id"],
+            "arn": arn(region, f"subnet/{record['cloud_id']}"),
+            "availability_zone": zone,
+            "availability_zone_id": zone_id(region, zone),
+            "cidr_block": LAB_CIDR,
+            "vpc_id": default_vpc_id(region),
+            "owner_id": ACCOUNT_ID,
+            "map_public_ip_on_launch": record["map_public_ip_on_launch"],
+            "existing_default_subnet": record["existing"],
+            "force_destroy": bool(current.get("force_destroy")),
+            "tags": own_tags(self.provider.default_tags, record["tags"], current.get("tags")),
+            "tags_all": record["tags"],
+        }
+
+    def _save(self, planned: State, old: Record | None, zone: str) -> Record:
+        cloud = self.provider.cloud
+        new = {
+            "cloud_id": default_subnet_id(self.provider.region, zone),
+            "region": self.provider.region,
+            "availability_zone": zone,
+            "existing": old["existing"] if old and not old["deleted"] else old is None,
+            "map_public_ip_on_launch": _setting(planned, "map_public_ip_on_launch", True),
+            "tags": all_tags(self.provider.default_tags, planned["tags"]),
+            "deleted": False,
+        }
+        return cloud.insert(SUBNETS, new) if old is None else cloud.replace(SUBNETS, old, new)
+
+    def do_create(self, ctx: CreateContext, planned: State) -> State:
+        region = self.provider.region
+        zone = planned["availability_zone"]
+        with ec2_call("CreateDefaultSubnet", f"creating EC2 Default Subnet ({zone})"):
+            self.provider.authorize()
+            if zone not in zones(region):
+                raise ec2_error(
+                    "InvalidParameterValue",
+                    f"Value ({zone}) for parameter availabilityZone is invalid. Subnets can "
+                    f"currently only be created in the following availability zones: "
+                    f"{', '.join(zones(region))}.",
+                )
+            old = self.provider.cloud.find(SUBNETS, cloud_id=default_subnet_id(region, zone))
+            return self._state(self._save(planned, old, zone), planned)
+
+    def do_read(self, ctx: ReadContext, current: State) -> State | None:
+        with ec2_call("DescribeSubnets", f"reading EC2 Subnet ({current['id']})"):
+            self.provider.authorize()
+            record = self.provider.cloud.find(SUBNETS, cloud_id=current["id"])
+        return None if record is None or record["deleted"] else self._state(record, current)
+
+    def do_update(self, ctx: UpdateContext, current: State, planned: State) -> State:
+        with ec2_call("ModifySubnetAttribute", f"updating EC2 Subnet ({current['id']})"):
+            self.provider.authorize()
+            old = self.provider.cloud.find(SUBNETS, cloud_id=current["id"])
+            zone = current["availability_zone"]
+            return self._state(self._save(planned, old, zone), planned)
+
+    def do_delete(self, ctx: DeleteContext, current: State) -> None:
+        if not current.get("force_destroy"):
+            return  # "EC2 Default Subnet not deleted, removing from state"
+        with ec2_call("DeleteSubnet", f"deleting EC2 Subnet ({current['id']})"):
+            self.provider.authorize()
+            cloud = self.provider.cloud
+            old = cloud.find(SUBNETS, cloud_id=current["id"])
+            if old is not None:
+                cloud.replace(SUBNETS, old, {**old, "deleted": True})
+
+
+def _rule_block(name: str) -> SetNestedBlock:
+    return SetNestedBlock(
+        name,
+        Block(
+            attributes=[
+                Attribute("cidr_blocks", List(String()), optional=True),
+                Attribute("description", String(), optional=True),
+                Attribute("from_port", Number(), required=True),
+                Attribute("ipv6_cidr_blocks", List(String()), optional=True),
+                Attribute("prefix_list_ids", List(String()), optional=True),
+                Attribute("protocol", String(), required=True),
+                Attribute("security_groups", Set(String()), optional=True),
+                Attribute("self", Bool(), optional=True),
+                Attribute("to_port", Number(), required=True),
+            ]
+        ),
+    )
+
+
+def _check_rule(rule: dict[str, Any]) -> None:
+    """What the provider's expand code and the EC2 API refuse in a rule."""
+    protocol = str(rule["protocol"]).lower()
+    low, high = rule["from_port"], rule["to_port"]
+    if protocol not in PROTOCOLS and not (protocol.isdigit() and int(protocol) <= 255):
+        message = f"Invalid value '{rule['protocol']}' for IP protocol. Unknown protocol."
+        raise ec2_error("InvalidParameterValue", message)
+    if protocol in ("-1", "all") and (low != 0 or high != 0):
+        raise ec2_error(
+            "InvalidParameterValue",
+            f"from_port ({low}) and to_port ({high}) must both be 0 to use the 'ALL' "
+            '"-1" protocol!',
+        )
+    if protocol in ("tcp", "udp") and not 0 <= low <= high <= 65535:
+        raise ec2_error("InvalidParameterValue", "Invalid TCP/UDP port range")
+
+
+class DefaultSecurityGroup(LabResource):
+    @classmethod
+    def get_name(cls) -> str:
+        return "default_security_group"
+
+    @classmethod
+    def get_schema(cls) -> Schema:
+        computed = ["id", "arn", "description", "name", "name_prefix", "owner_id"]
+        return Schema(
+            version=0,
+            attributes=[
+                *(Attribute(name, String(), computed=True) for name in computed),
+                Attribute(
+                    "revoke_rules_on_delete", Bool(), optional=True, computed=True, default=False
+                ),
+                Attribute("vpc_id", String(), optional=True, computed=True, requires_replace=True),
+                *tag_attributes(),
+            ],
+            block_types=[_rule_block("ingress"), _rule_block("egress")],
+        )
+
+    def validate(self, diags: Diagnostics, type_name: str, config: Config) -> None:
+        super().validate(diags, type_name, config)
+        for direction in ("ingress", "egress"):
+            for i, rule in enumerate(items(config.get(direction))):
+                for j, cidr in enumerate(items(rule.get("cidr_blocks"))):
+                    if not known(cidr):
+                        continue
+                    try:
+                        ipaddress.IPv4Network(cidr, strict=True)
+                    except ValueError:
+                        diags.add_error(
+                            f'"{direction}.{i}.cidr_blocks.{j}" must contain a valid network '
+                            f'CIDR, got "{cidr}"',
+                            path=[direction],
+                        )
+
+    def plan(self, ctx: Any, current: State | None, planned: State) -> State:
+        return plan_tags(self.provider.default_tags, planned)
+
+    def _state(self, record: Record, current: State) -> State:
+        return {
+            "id": record["cloud_id"],
+            "arn": arn(self.provider.region, f"security-group/{record['cloud_id']}"),
+            "description": "default VPC security group",
+            "name": "default",
+            "name_prefix": "",
+            "owner_id": ACCOUNT_ID,
+            "revoke_rules_on_delete": bool(current.get("revoke_rules_on_delete")),
+            "vpc_id": record["vpc_id"],
+            "tags": own_tags(self.provider.default_tags, record["tags"], current.get("tags")),
+            "tags_all": record["tags"],
+            "ingress": record["ingress"],
+            "egress": record["egress"],
+        }
+
+    def _save(self, planned: State, old: Record | None, vpc_id: str) -> Record:
+        for rule in [*planned["ingress"], *planned["egress"]]:
+            _check_rule(rule)
+        new = {
+            "cloud_id": default_security_group_id(vpc_id),
+            "region": self.provider.region,
+            "vpc_id": vpc_id,
+            "ingress": planned["ingress"],
+            "egress": planned["egress"],
+            "tags": all_tags(self.provider.default_tags, planned["tags"]),
+        }
+        cloud = self.provider.cloud
+        return (
+            cloud.insert(SECURITY_GROUPS, new)
+            if old is None
+            else cloud.replace(SECURITY_GROUPS, old, new)
+        )
+
+    def do_create(self, ctx: CreateContext, planned: State) -> State:
+        default_vpc = default_vpc_id(self.provider.region)
+        vpc_id = planned["vpc_id"] if known(planned["vpc_id"]) else default_vpc
+        with ec2_call("AuthorizeSecurityGroupIngress", "creating Default Security Group"):
+            self.provider.authorize()
+            if vpc_id != default_vpc:
+                raise ec2_error("InvalidVpcID.NotFound", f"The vpc ID '{vpc_id}' does not exist")
+            group_id = default_security_group_id(vpc_id)
+            old = self.provider.cloud.find(SECURITY_GROUPS, cloud_id=group_id)
+            return self._state(self._save(planned, old, vpc_id), planned)
+
+    def do_read(self, ctx: ReadContext, current: State) -> State | None:
+        with ec2_call("DescribeSecurityGroups", f"reading Security Group ({current['id']})"):
+            self.provider.authorize()
+            record = self.provider.cloud.find(SECURITY_GROUPS, cloud_id=current["id"])
+        return None if record is None else self._state(record, current)
+
+    def do_update(self, ctx: UpdateContext, current: State, planned: State) -> State:
+        with ec2_call(
+            "AuthorizeSecurityGroupIngress", f"updating Security Group ({current['id']})"
+        ):
+            self.provider.authorize()
+            old = self.provider.cloud.find(SECURITY_GROUPS, cloud_id=current["id"])
+            return self._state(self._save(planned, old, current["vpc_id"]), planned)
+
+    def do_delete(self, ctx: DeleteContext, current: State) -> None:
+        return  # a default security group outlives terraform: its rules stay as they are
