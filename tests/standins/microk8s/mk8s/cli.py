@@ -6,33 +6,27 @@ unknown: "'<x>' is not a valid MicroK8s subcommand." plus the list, exit 1.
 
 from __future__ import annotations
 
+import importlib
 import sys
 from collections.abc import Callable
 
-from . import (
-    cmd_add_node,
-    cmd_join,
-    cmd_kubectl,
-    cmd_leave,
-    cmd_misc,
-    cmd_remove_node,
-    cmd_status,
-    common,
-)
+from . import common
 
-COMMANDS: dict[str, Callable[[list[str]], None]] = {
-    "add-node": cmd_add_node.main,
-    "config": cmd_misc.config,
-    "disable": cmd_misc.disable,
-    "enable": cmd_misc.enable,
-    "join": cmd_join.main,
-    "kubectl": cmd_kubectl.main,
-    "leave": cmd_leave.main,
-    "remove-node": cmd_remove_node.main,
-    "start": cmd_misc.start,
-    "status": cmd_status.main,
-    "stop": cmd_misc.stop,
-    "version": cmd_misc.version,
+# Subcommand -> (module, function). Imported on use: a status probe should not pay for
+# loading join's TLS client or the daemon's servers.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "add-node": ("cmd_add_node", "main"),
+    "config": ("cmd_misc", "config"),
+    "disable": ("cmd_misc", "disable"),
+    "enable": ("cmd_misc", "enable"),
+    "join": ("cmd_join", "main"),
+    "kubectl": ("cmd_kubectl", "main"),
+    "leave": ("cmd_leave", "main"),
+    "remove-node": ("cmd_remove_node", "main"),
+    "start": ("cmd_misc", "start"),
+    "status": ("cmd_status", "main"),
+    "stop": ("cmd_misc", "stop"),
+    "version": ("cmd_misc", "version"),
 }
 
 
@@ -50,7 +44,11 @@ def main(argv: list[str]) -> None:
         sys.exit(1)
     app, rest = argv[0], argv[1:]
     if app in COMMANDS:
-        COMMANDS[app](rest)
+        module, function = COMMANDS[app]
+        run: Callable[[list[str]], None] = getattr(
+            importlib.import_module(f"{__package__}.{module}"), function
+        )
+        run(rest)
         sys.exit(0)
     if app in ("help", "--help", "-h"):
         _help()

@@ -31,7 +31,7 @@ from . import backend, certs, common, identity, kubeconfig, paths, service, stor
 CLUSTER_API_V2 = "cluster/api/v2.0"
 FINGERPRINT_MIN_LEN = 12
 TOKEN_MIN_LEN = 32
-JOIN_WAIT_SECONDS = 0.1  # upstream: 10 rounds of up to 4 s + 5 s
+JOIN_WAIT_SECONDS = 0.05  # upstream: 10 rounds of up to 4 s + 5 s
 
 
 class InvalidConnectionError(Exception):
@@ -175,7 +175,7 @@ def _wait_dots(rounds: int = 10) -> None:
 
 def _join_dqlite_cluster(voters: list[str], address: str, host: str) -> str | None:
     """Have the cluster add our dqlite node; None on success, else why dqlite cannot join."""
-    status = service.ask("POST", "/reload")
+    status = service.ask("reload")
     current = status[1] if status else None
     if current is None:
         return "k8s-dqlite is not running"
@@ -202,7 +202,7 @@ def _join_dqlite_cluster(voters: list[str], address: str, host: str) -> str | No
             reason = f"{voter}: {err}"
             continue
         if code == 200:
-            service.ask("POST", "/adopt", body)
+            service.ask("adopt", body)
             return None
         reason = str(body.get("error") if isinstance(body, dict) else body)
     return reason
@@ -217,7 +217,7 @@ def join_master(info: dict[str, Any]) -> None:
     _update_apiserver(info)
     _kubelet_args(info)
     paths.credentials("callback-token.txt").write_text(info["callback_token"])
-    service.ask("POST", "/stop-dqlite")
+    service.ask("stop-dqlite")
     address = backend.for_join(
         info["cluster_cert"], info["cluster_key"], info["voters"], host, info["standin_cluster_id"]
     )
@@ -236,7 +236,7 @@ def _record_dqlite_error(reason: str) -> None:
         local = store.load_local()
         local["dqlite_error"] = local.get("dqlite_error") or f"failed to join the cluster: {reason}"
         store.save_local(local)
-    service.ask("POST", "/reload")
+    service.ask("reload")
 
 
 def join_worker(info: dict[str, Any], master_ip: str, master_port: str, token: str) -> None:
@@ -272,7 +272,7 @@ def join_worker(info: dict[str, Any], master_ip: str, master_port: str, token: s
     paths.set_lock("clustered.lock")
     paths.set_lock("no-k8s-dqlite")
     backend.for_worker(info["standin_cluster_id"])
-    service.ask("POST", "/reload")
+    service.ask("reload")
     paths.set_lock("no-cert-reissue")
     print("")
     print("The node has joined the cluster and will appear in the nodes list in a few seconds.")

@@ -202,7 +202,7 @@ def main(argv: list[str]) -> None:
         sys.exit(get_nodes(positional[2:], output, headers, current["nodes"]))
     code = 0
     for name in positional[2:]:
-        answer = service.ask("POST", "/change", {"op": {"op": "delete_node", "name": name}})
+        answer = service.ask("change", {"op": {"op": "delete_node", "name": name}})
         if not any(n["name"] == name for n in current["nodes"]):
             print(f'Error from server (NotFound): nodes "{name}" not found', file=sys.stderr)
             code = 1

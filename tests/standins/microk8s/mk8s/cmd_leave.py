@@ -100,13 +100,13 @@ def reset_dqlite_node() -> None:
         print("form a highly available cluster by adding at least three nodes.")
         sys.exit(3)
     mine, others = endpoints(members)
-    service.ask("POST", "/stop-dqlite")
+    service.ask("stop-dqlite")
     if mine and "127.0.0.1" not in mine[0]:
         remove_through_cluster(mine[0], others, departing=mine[0])
     print("Generating new cluster certificates.", flush=True)
     backend.fresh([])
     kubeconfig.write_client_config()
-    service.ask("POST", "/reload")
+    service.ask("reload")
     wait_for_node_to_start()
     paths.clear_lock("no-cert-reissue")
 
@@ -125,7 +125,7 @@ def reset_worker_node() -> None:
         if not paths.has_lock(lock):
             common.die("Not in clustering mode.", 2)
         paths.clear_lock(lock)
-    service.ask("POST", "/reload")
+    service.ask("reload")
     wait_for_node_to_start()
 
 

@@ -113,7 +113,7 @@ def _xable(action: str, argv: list[str]) -> None:
             (paths.set_lock if action == "enable" else paths.clear_lock)(lock)
         else:
             change = {"op": "set_addon", "name": addon.name, "enabled": action == "enable"}
-            answer = service.ask("POST", "/change", {"op": change})
+            answer = service.ask("change", {"op": change})
             if answer is None or answer[0] != 200:
                 common.die(
                     f"Failed to {action} {addon.name}: the cluster did not accept the change", 1

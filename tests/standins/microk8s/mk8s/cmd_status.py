@@ -17,7 +17,7 @@ from typing import Any
 from . import addons, common, paths, roles, service
 
 NOT_RUNNING_MESSAGE = "microk8s is not running. Use microk8s inspect for a deeper inspection."
-DQLITE_RETRY_SECONDS = 0.1  # upstream sleeps 2-5 s per retry, 10 retries
+DQLITE_RETRY_SECONDS = 0.05  # upstream sleeps 2-5 s per retry, 10 retries
 
 
 def _dqlite_info(current: dict[str, Any] | None) -> list[tuple[str, str]]:
@@ -111,11 +111,9 @@ def main(argv: list[str]) -> None:
     args = parser.parse_args(argv)
 
     if args.wait_ready:
-        ready = service.wait_ready(args.timeout)
-    else:
-        current = service.status()
-        ready = bool(current and current["ready"])
+        service.wait_ready(args.timeout)
     current = service.status()
+    ready = bool(current and current["ready"])
     cluster_addons = current["addons"] if current else []
     enabled, disabled = addons.split(cluster_addons) if ready else ([], [])
     if args.addon != "all":

@@ -20,11 +20,14 @@ import threading
 import time
 from typing import Any
 
-from . import agent, certs, identity, membership, paths, roles, store, tokens, wire
+from . import agent, certs, identity, local_api, membership, paths, roles, store, tokens, wire
 
 WARMUP_SECONDS = 0.5  # the real API server needs tens of seconds; this is long enough to be seen
-PROBE_INTERVAL = 1.0
-PROBE_TIMEOUT = 0.5
+PROBE_INTERVAL = 0.5
+PROBE_TIMEOUT = 1.5
+# A peer counts as gone after this many failed probes in a row, so one slow answer on a busy
+# machine does not flap quorum or roles.
+PROBE_MISSES = 2
 PUSH_TIMEOUT = 1.0
 PLAIN_PORTS = (16443, 10250)
 
@@ -43,6 +46,7 @@ class Daemon:
         self.warm_until = time.monotonic() + WARMUP_SECONDS
         self.online: set[str] = set()
         self.node_ready: dict[str, bool] = {}
+        self.misses: dict[str, int] = {}
         self.dqlite_server: Any = None
         self.dqlite_bound: str | None = None
         self.stopping = threading.Event()
@@ -71,7 +75,7 @@ class Daemon:
         self.rebind_dqlite()
         self.probe()
         # Last: the local socket answering is how the CLI knows the daemon is up.
-        self.servers.append(wire.serve_unix(paths.daemon_socket(), self.local_routes()))
+        self.servers.append(local_api.serve(paths.daemon_socket(), self.local_routes()))
         threading.Thread(target=self._monitor, daemon=True).start()
         self.stopping.wait()
         for server in [*self.servers, self.dqlite_server]:
@@ -135,6 +139,7 @@ class Daemon:
                 local["dqlite_error"] = None
             except OSError as err:
                 local["dqlite_error"] = _go_listen_error(want, err)
+                print(f"k8s-dqlite: {local['dqlite_error']}", flush=True)
             store.save_local(local)
 
     def stop_dqlite(self) -> None:
@@ -208,25 +213,43 @@ class Daemon:
         local, cluster = store.load_local(), store.load_cluster()
         me = local["address"]
         peers = [m["address"] for m in cluster["members"] if m["address"] != me]
-        others = [n for n in cluster["nodes"] if n["name"] != self.hostname]
+        # A control-plane kubelet posts its status to its own API server, which works while its
+        # dqlite is a live member; a worker's kubelet reaches the cluster from outside (here: we
+        # ask its agent).
+        workers = [n for n in cluster["nodes"] if n.get("worker") and n["name"] != self.hostname]
         member_pings = {a: self.pool.submit(self._ping, a, False) for a in peers}
-        node_pings = {n["name"]: self.pool.submit(self._ping, n["agent"], True) for n in others}
+        node_pings = {n["name"]: self.pool.submit(self._ping, n["agent"], True) for n in workers}
         online = {me} if self.dqlite_server is not None else set()
         newest: tuple[int, str] | None = None
         for address, future in member_pings.items():
             answer = future.result()
-            if answer and answer.get("cluster_id") == cluster["cluster_id"]:
-                online.add(address)
+            if not self._answered(address, answer, cluster["cluster_id"]):
+                continue
+            online.add(address)
+            if answer:
                 version = int(answer.get("version", 0))
                 if version > cluster["version"] and (newest is None or version > newest[0]):
                     newest = (version, address)
         self.online = online
-        self.node_ready = {
-            name: bool(a and a.get("cluster_id") == cluster["cluster_id"])
-            for name, a in ((name, f.result()) for name, f in node_pings.items())
+        online_ips = {a.rsplit(":", 1)[0] for a in online}
+        ready = {
+            n["name"]: n["agent"].rsplit(":", 1)[0] in online_ips
+            for n in cluster["nodes"]
+            if not n.get("worker")
         }
+        for name, future in node_pings.items():
+            ready[name] = self._answered(f"node/{name}", future.result(), cluster["cluster_id"])
+        self.node_ready = ready
         if newest is not None:
             self._catch_up(newest[1])
+
+    def _answered(self, key: str, answer: dict[str, Any] | None, cluster_id: str) -> bool:
+        """Whether a peer counts as up: it answered for our cluster, or missed only once."""
+        if answer and answer.get("cluster_id") == cluster_id:
+            self.misses[key] = 0
+            return True
+        self.misses[key] = self.misses.get(key, PROBE_MISSES - 1) + 1
+        return self.misses[key] < PROBE_MISSES
 
     def _ping(self, address: str, tls: bool) -> dict[str, Any] | None:
         path = "/standin/v1/ping" if tls else "/standin/v1/dqlite/ping"
@@ -255,7 +278,8 @@ class Daemon:
                 return False
             store.save_cluster(cluster)
             store.save_local(store.load_local())  # refresh info.yaml's role
-            return True
+        print(f"adopted cluster state version {cluster['version']}", flush=True)
+        return True
 
     def rebalance(self) -> None:
         """The leader's periodic role adjustment (go-dqlite RolesAdjustmentFrequency)."""
@@ -308,7 +332,9 @@ class Daemon:
                     store.save_cluster(new)
                     store.save_local(store.load_local())
             except membership.ChangeError as err:
+                print(f"change {op['op']} refused: {err}", flush=True)
                 return False, str(err)
+        print(f"committed {op['op']} as version {new['version']}", flush=True)
         skip = {me, departing, op.get("address")}
         self.push(new, [m["address"] for m in new["members"] if m["address"] not in skip])
         return True, new
@@ -396,31 +422,27 @@ class Daemon:
             ("POST", "/standin/v1/dqlite/change"): change,
         }
 
-    def local_routes(self) -> wire.Routes:
-        def reload(req: wire.Request) -> wire.Response:
+    def local_routes(self) -> dict[str, local_api.Handler]:
+        def reload(body: Any) -> tuple[int, Any]:
             self.rebind_dqlite()
             self.warm_until = time.monotonic() + WARMUP_SECONDS
             self.probe()
             return 200, self.status()
 
-        def change(req: wire.Request) -> wire.Response:
-            body = req.body or {}
+        def change(body: Any) -> tuple[int, Any]:
             ok, result = self.submit(body["op"], body.get("departing"))
             return (200, result) if ok else (503, {"error": result})
 
-        def stop_dqlite(req: wire.Request) -> wire.Response:
+        def stop_dqlite(body: Any) -> tuple[int, Any]:
             self.stop_dqlite()
             return 200, {}
 
-        def adopt(req: wire.Request) -> wire.Response:
-            return 200, {"adopted": self.adopt(req.body)}
-
         return {
-            ("GET", "/status"): lambda req: (200, self.status()),
-            ("POST", "/reload"): reload,
-            ("POST", "/change"): change,
-            ("POST", "/stop-dqlite"): stop_dqlite,
-            ("POST", "/adopt"): adopt,
+            "status": lambda body: (200, self.status()),
+            "reload": reload,
+            "change": change,
+            "stop-dqlite": stop_dqlite,
+            "adopt": lambda body: (200, {"adopted": self.adopt(body)}),
         }
 
 

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from . import paths, wire
+from . import local_api, paths
 
 DAEMON_SCRIPT = Path(__file__).resolve().parent.parent / "microk8sd.py"
 
@@ -76,18 +76,18 @@ def stop(wait: float = 10.0) -> None:
     paths.daemon_socket().unlink(missing_ok=True)
 
 
-def ask(method: str, route: str, body: Any = None, timeout: float = 30.0) -> tuple[int, Any] | None:
+def ask(route: str, body: Any = None, timeout: float = 30.0) -> tuple[int, Any] | None:
     """A request to the local daemon; None when it is not running."""
     if pid() is None:
         return None
     try:
-        return wire.call_unix(paths.daemon_socket(), method, route, body, timeout=timeout)
+        return local_api.ask(paths.daemon_socket(), route, body, timeout=timeout)
     except OSError:
         return None
 
 
 def status() -> dict[str, Any] | None:
-    answer = ask("GET", "/status", timeout=5.0)
+    answer = ask("status", timeout=5.0)
     if answer is None or answer[0] != 200:
         return None
     result: dict[str, Any] = answer[1]

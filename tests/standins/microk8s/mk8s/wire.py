@@ -3,8 +3,8 @@
 Three channels, each where the real traffic goes:
 - the cluster agent, HTTPS on 0.0.0.0:25000 with certs/server.crt (join requests);
 - dqlite, plain HTTP on the node's dqlite address (port 19001): membership changes, state
-  pushes and liveness pings between members, authenticated by the shared cluster key;
-- a unix socket under $SNAP_DATA/var/run for the local CLI to ask its own daemon.
+  pushes and liveness pings between members, authenticated by the shared cluster key.
+(The CLI talks to its own daemon through local_api, not HTTP.)
 """
 
 from __future__ import annotations
@@ -117,10 +117,6 @@ class _PlainServer(ThreadingHTTPServer):
         pass
 
 
-class _UnixServer(socketserver.ThreadingUnixStreamServer):
-    daemon_threads = True
-
-
 def serve_https(host: str, port: int, routes: Routes, cert: Path, key: Path) -> ThreadingHTTPServer:
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(str(cert), str(key))
@@ -131,14 +127,6 @@ def serve_https(host: str, port: int, routes: Routes, cert: Path, key: Path) -> 
 
 def serve_http(host: str, port: int, routes: Routes) -> ThreadingHTTPServer:
     server = _PlainServer((host, port), _handler(routes))
-    _start(server)
-    return server
-
-
-def serve_unix(path: Path, routes: Routes) -> socketserver.BaseServer:
-    path.unlink(missing_ok=True)
-    server = _UnixServer(str(path), _handler(routes))
-    path.chmod(0o600)
     _start(server)
     return server
 
@@ -186,21 +174,3 @@ def call(
         conn = http.client.HTTPConnection(host, int(port), timeout=timeout)
     headers = {SECRET_HEADER: secret} if secret else {}
     return _exchange(conn, method, path, body, headers)
-
-
-class _UnixConnection(http.client.HTTPConnection):
-    def __init__(self, path: Path, timeout: float) -> None:
-        super().__init__("localhost", timeout=timeout)
-        self.unix_path = path
-
-    def connect(self) -> None:
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.settimeout(self.timeout)
-        sock.connect(str(self.unix_path))
-        self.sock = sock
-
-
-def call_unix(
-    path: Path, method: str, route: str, body: Any = None, timeout: float = 30.0
-) -> Response:
-    return _exchange(_UnixConnection(path, timeout), method, route, body, {})
