@@ -104,7 +104,7 @@ def complete(schema: Schema, values: State) -> State:
     return full
 
 
-def _guarded(ctx: Any, action: Callable[[], T], fallback: T) -> T:
+def _guarded(ctx: Any, action: Callable[[], T | None], fallback: T | None) -> T | None:
     try:
         return action()
     except ApiError as err:
