@@ -84,6 +84,8 @@ def test_growing_creates_only_the_new_vms_and_joins_them(project: Project) -> No
     assert "existing cluster found with candidate leader mck-k8s-do-0" in run.stderr
     for new in ("mck-k8s-do-2", "mck-k8s-linode-1"):
         assert f"orphan node {new} will join mck-k8s-do-0" in run.stderr
+    # Join tokens are 32 hex characters: none may reach the output.
+    assert not re.search(r"\b[0-9a-f]{32}\b", run.output), "a join token leaked"
     members = _members(project, "mck-k8s-linode-1")
     assert len(members) == 5, members
     assert sorted(role for _, role in members) == ["standby", "standby", "voter", "voter", "voter"]
