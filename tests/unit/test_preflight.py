@@ -104,7 +104,7 @@ def test_not_a_project(tmp_path: Path) -> None:
 
 def test_hcl_syntax_error_names_the_file(tmp_path: Path) -> None:
     project = _project(tmp_path, 'resource "digitalocean_droplet" "x" {\n  name = \n')
-    with pytest.raises(UsageError, match="cannot parse r0.tf"):
+    with pytest.raises(UsageError, match=r"cannot parse r0\.tf"):
         preflight(project, {})
 
 
