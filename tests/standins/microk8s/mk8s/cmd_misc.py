@@ -108,6 +108,9 @@ def _xable(action: str, argv: list[str]) -> None:
         if (addon in enabled) == (action == "enable"):
             print(f"Addon {addon.repository}/{addon.name} is already {action}d")
             continue
+        if addon.name == "ha-cluster" and action == "disable":
+            # Upstream this converts the node to etcd + flannel; the stand-in only does dqlite.
+            common.die("Disabling ha-cluster is not implemented by the microk8s stand-in", 1)
         if addon.local:
             lock = "ha-cluster" if addon.name == "ha-cluster" else f"standin-addon-{addon.name}"
             (paths.set_lock if action == "enable" else paths.clear_lock)(lock)
