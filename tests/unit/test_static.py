@@ -210,7 +210,12 @@ def _launch_config(tmp_path: Path, inventory: Path, host: str, *extra: str) -> A
 def test_launch_config_names_public_and_private_ip(tmp_path: Path, inventory: Path) -> None:
     config = _launch_config(tmp_path, inventory, "mck-k8s-aws-0")
     # microk8s accepts only format version 0.1.0 (microk8s-cluster-agent pkg/k8sinit/schema.go)
-    assert config == {"version": "0.1.0", "extraSANs": ["203.0.113.10", "192.0.2.10"]}
+    assert config == {
+        "version": "0.1.0",
+        "extraSANs": ["203.0.113.10", "192.0.2.10"],
+        # A launch configuration replaces microk8s' default one: its addons must be repeated.
+        "addons": [{"name": "dns"}, {"name": "ha-cluster"}, {"name": "helm"}, {"name": "helm3"}],
+    }
 
 
 def test_launch_config_without_private_ip_and_with_extras(tmp_path: Path, inventory: Path) -> None:
