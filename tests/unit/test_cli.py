@@ -44,3 +44,15 @@ def test_missing_binary_is_reported_before_anything_runs(tmp_path: Path) -> None
 def test_version() -> None:
     result = _run("--version")
     assert result.exit_code == 0 and "mck, version" in result.output
+
+
+def test_python3_mck_from_the_repo_root_works() -> None:
+    """`python3 mck` (the original tool's invocation) runs the package directory as a script."""
+    import subprocess
+    import sys
+
+    repo = Path(__file__).resolve().parents[2]
+    for argv in ([sys.executable, "mck", "--version"], [sys.executable, "-m", "mck", "--version"]):
+        proc = subprocess.run(argv, cwd=repo, capture_output=True, text=True, check=False)
+        assert proc.returncode == 0, proc.stderr
+        assert proc.stdout.startswith("mck, version ")
