@@ -113,6 +113,33 @@ def planned_changes(plan_json: Mapping[str, Any]) -> NodeChanges:
     return NodeChanges(ordered(created), ordered(destroyed), ordered(replaced))
 
 
+@dataclass(frozen=True)
+class PlannedNode:
+    """A node as the plan knows it before apply: its name and cloud, not yet its addresses."""
+
+    name: str
+    cloud: str
+    nat: bool
+
+
+def planned_nodes(plan_json: Mapping[str, Any]) -> list[PlannedNode]:
+    """Every node that will exist once the plan is applied (kept, updated, created, replaced)."""
+    _check_format(plan_json, "tofu show -json <planfile>")
+    planned = []
+    for rc in _list(plan_json.get("resource_changes"), "resource_changes"):
+        if not _is_vm(rc) or rc.get("deposed"):
+            continue
+        change = _mapping(rc.get("change"), f"{rc.get('address')}.change")
+        actions = set(_list(change.get("actions"), f"{rc.get('address')}.change.actions"))
+        if actions <= {"delete", "forget"}:
+            continue
+        adapter = ADAPTERS[str(rc["type"])]
+        planned.append(
+            PlannedNode(_planned_name(rc, change.get("after")), adapter.cloud, adapter.nat)
+        )
+    return sorted(planned, key=lambda n: name_key(n.name))
+
+
 def _check_format(doc: Mapping[str, Any], command: str) -> None:
     if not isinstance(doc, Mapping) or "format_version" not in doc:
         raise MckError(

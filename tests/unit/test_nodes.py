@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from mck.errors import MckError
-from mck.nodes import Node, NodeChanges, name_key, nodes_from_state, planned_changes
+from mck.nodes import Node, NodeChanges, name_key, nodes_from_state, planned_changes, planned_nodes
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -216,3 +216,15 @@ def test_forget_alone_is_no_node_change_but_create_forget_is_a_replacement() -> 
 
     droplet["change"]["actions"] = ["create", "forget"]
     assert "mck-k8s-do-0" in planned_changes(plan).replaced
+
+
+def test_planned_nodes_are_those_left_after_apply() -> None:
+    planned = planned_nodes(load("plan_changes.json"))
+    assert [(n.name, n.cloud, n.nat) for n in planned] == [
+        ("aws_instance.node[1]", "aws", True),  # name known only after apply
+        ("edge-hcloud-x", "hcloud", False),
+        ("mck-k8s-aws-0", "aws", True),
+        ("mck-k8s-do-0", "digitalocean", False),
+        ("mck-k8s-do-2", "digitalocean", False),
+        ("mck-k8s-linode-0", "linode", False),
+    ]  # mck-k8s-do-1 is deleted, its deposed twin is not a node
