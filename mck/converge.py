@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mck import cluster, known_hosts
+from mck import cluster, known_hosts, mesh
 from mck.ansible import PLAYBOOKS, Ansible, PlayResult
 from mck.errors import ClusterError, MckError, UsageError
 from mck.inventory import render, write_atomic
@@ -84,8 +84,8 @@ def converge(settings: Settings, ui: Ui) -> Outcome:
     fresh = set(changes.created) | set(changes.replaced)
     known_hosts.forget(state_dir / "known_hosts", [n.public_ip for n in nodes if n.name in fresh])
 
-    # inventory: rendered from the state, written atomically.
-    write_inventory(project, nodes, cluster_name(project, config, settings.env))
+    # inventory: rendered from the state, written atomically, with every node's mesh address.
+    mesh_ips = write_inventory(project, nodes, cluster_name(project, config, settings.env))
 
     # configure: the site playbook, the same one a user can run by hand.
     ui.phase("configure", f"ansible-playbook main.yml on {len(nodes)} nodes")
@@ -96,12 +96,14 @@ def converge(settings: Settings, ui: Ui) -> Outcome:
 
     # cluster: probe every node at once, plan (pure), then act one join at a time.
     ui.phase("cluster", "probing microk8s on every node")
-    probes = probe(ansible, nodes)
-    plan = cluster.plan(probes, nat_ok=False)
+    # The cluster lives on the WireGuard mesh, whose addresses are bound on every node (wg0),
+    # NAT'd ones included: that is what lets an AWS node lead or join.
+    probes = probe(ansible, nodes, mesh_ips)
+    plan = cluster.plan(probes, nat_ok=True)
     joined = _join(ansible, plan, ui)
     if joined:
-        probes = probe(ansible, nodes)
-        plan = cluster.plan(probes, nat_ok=False)
+        probes = probe(ansible, nodes, mesh_ips)
+        plan = cluster.plan(probes, nat_ok=True)
 
     # report: one table, then every problem that is left.
     ui.phase("report")
@@ -135,13 +137,25 @@ def destroy(settings: Settings, ui: Ui) -> None:
     ui.say("all resources destroyed; removed inventory and .mck/")
 
 
-def write_inventory(project: Path, nodes: list[Node], name: str) -> None:
-    text = render(nodes, template=project / "templates" / "inventory.j2", cluster_name=name)
-    write_atomic(project / "inventory", text)
+def write_inventory(project: Path, nodes: list[Node], name: str) -> dict[str, str]:
+    """Write the inventory; returns node name -> mesh address. Addresses come back from the
+    inventory written last time, so a live node keeps its address whatever else changes."""
+    path = project / "inventory"
+    try:
+        previous = mesh.previous_from_inventory(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        previous = {}
+    except OSError as exc:
+        raise MckError(f"cannot read {path}: {exc.strerror}") from exc
+    mesh_ips = mesh.allocate([n.name for n in nodes], previous)
+    template = project / "templates" / "inventory.j2"
+    write_atomic(path, render(nodes, template=template, cluster_name=name, mesh_ips=mesh_ips))
+    return mesh_ips
 
 
-def probe(ansible: Ansible, nodes: list[Node]) -> list[cluster.Probe]:
-    """One `microk8s status` per node, all nodes in parallel, as parsed facts."""
+def probe(ansible: Ansible, nodes: list[Node], mesh_ips: Mapping[str, str]) -> list[cluster.Probe]:
+    """One `microk8s status` per node, all nodes in parallel, as parsed facts. Each node's
+    cluster address is its mesh address."""
     result = ansible.playbook(PLAYBOOKS / "probe.yml", capture={"Read microk8s status"})
     probes = []
     for node in nodes:
@@ -149,13 +163,17 @@ def probe(ansible: Ansible, nodes: list[Node]) -> list[cluster.Probe]:
         res = result.captured.get(node.name, {}).get("Read microk8s status")
         if (stats is not None and stats.unreachable) or res is None:
             error = next((f.message for f in result.failures if f.host == node.name), None)
-            probes.append(cluster.Probe(node, False, None, error or "did not answer the probe"))
+            probes.append(
+                cluster.Probe(
+                    node, False, None, error or "did not answer the probe", mesh_ips.get(node.name)
+                )
+            )
             continue
         rc = int(res.get("rc", 1))
         if rc == 2 and "No such file" in str(res.get("msg", "")):
             rc = 127  # the command module's way of saying microk8s is not installed
         status = cluster.parse_status(str(res.get("stdout", "")), rc)
-        probes.append(cluster.Probe(node, True, status, None))
+        probes.append(cluster.Probe(node, True, status, None, mesh_ips.get(node.name)))
     return probes
 
 
@@ -227,7 +245,7 @@ def _role(node: Node, p: cluster.Probe | None) -> str:
         return "-"
     if p.status.state == "worker":
         return "worker"
-    addresses = {node.public_ip, node.private_ip}
+    addresses = {node.public_ip, node.private_ip, p.cluster_ip}
     for member in p.status.members:
         if member.address in addresses:
             return member.role

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import re
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 
 import jinja2
@@ -18,9 +19,16 @@ from mck.nodes import CLOUDS, Node, name_key
 _INI_VALUE = re.compile(r"[A-Za-z0-9._:-]+")
 
 
-def render(nodes: list[Node], *, template: Path, cluster_name: str) -> str:
-    """The inventory text: one group per cloud (empty ones left out), all of them in `k8s`."""
+def render(
+    nodes: list[Node], *, template: Path, cluster_name: str, mesh_ips: Mapping[str, str]
+) -> str:
+    """The inventory text: one group per cloud (empty ones left out), all of them in `k8s`.
+    `mesh_ips` maps every node's name to its WireGuard mesh address (see mck/mesh.py)."""
+    missing = [n.name for n in nodes if n.name not in mesh_ips]
+    if missing:
+        raise MckError(f"no mesh address for {', '.join(missing)}: a bug in mck")
     _check_values(nodes, cluster_name)
+    _check_mesh_ips(mesh_ips)
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(template.parent)),
         undefined=jinja2.StrictUndefined,  # a typo in the template fails instead of rendering ""
@@ -31,7 +39,7 @@ def render(nodes: list[Node], *, template: Path, cluster_name: str) -> str:
     )
     try:
         return env.get_template(template.name).render(
-            groups=_groups(nodes), cluster_name=cluster_name
+            groups=_groups(nodes), cluster_name=cluster_name, mesh_ips=mesh_ips
         )
     except jinja2.TemplateNotFound:
         raise MckError(
@@ -85,6 +93,12 @@ def _check_values(nodes: list[Node], cluster_name: str) -> None:
             raise MckError(
                 f"{what} {value!r} cannot go into the inventory: use letters, digits, '.', '-'"
             )
+
+
+def _check_mesh_ips(mesh_ips: Mapping[str, str]) -> None:
+    for name, value in mesh_ips.items():
+        if not _INI_VALUE.fullmatch(value):
+            raise MckError(f"{name!r} mesh address {value!r} cannot go into the inventory")
 
 
 def _fields(n: Node) -> list[tuple[str, str | None]]:

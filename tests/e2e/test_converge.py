@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from mck import mesh
 from tests.e2e.harness import Project
 
 pytestmark = pytest.mark.lab
@@ -48,8 +49,9 @@ def test_fresh_converge_forms_one_cluster_of_three_voters(project: Project) -> N
         members = _members(project, name)
         assert sorted(role for _, role in members) == ["voter", "voter", "voter"], members
         hosts_file = host.read_file("/etc/hosts")
+        mesh_ips = mesh.previous_from_inventory(project.inventory())
         for other in NAMES:
-            ip = project.lab.host(other).public_ip
+            ip = mesh_ips[other]  # nodes are named by their WireGuard mesh address
             assert re.search(rf"^{re.escape(ip)}\s+{other}\b", hosts_file, re.MULTILINE), hosts_file
     assert "ansible-playbook main.yml -i inventory" in run.stderr
     assert re.search(r"mck-k8s-linode-0\s+linode\s+198\.51\.100\.\d+\s+voter\s+yes", run.stderr)
