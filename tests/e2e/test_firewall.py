@@ -3,8 +3,8 @@
 
 Listeners on the cluster ports show each port's reachability before the role runs (all open)
 and after (closed on public addresses, open over wg0). The steps share the hosts and run in
-order: apply, re-apply (no change), drift (a node's table deleted by hand is restored), opt in
-to the public API.
+order: apply, re-apply (no change), drift (a node's table deleted by hand is restored), a
+ruleset nft refuses (nothing replaced), opt in to the public API.
 """
 
 from __future__ import annotations
@@ -82,8 +82,9 @@ class Site:
     path: Path
     members: dict[str, Host]
     outsider: Host
+    output: str = ""  # the last play's
 
-    def play(self, *extra: str) -> dict[str, tuple[int, int]]:
+    def play(self, *extra: str, rc: int = 0) -> dict[str, tuple[int, int]]:
         """Runs the playbook from the controller namespace; returns host -> (ok, changed)."""
         env = {
             "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin:/usr/sbin:/sbin",
@@ -106,8 +107,10 @@ class Site:
             stdin=subprocess.DEVNULL,
         )
         output = f"$ {' '.join(argv)}\nexit {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
-        assert proc.returncode == 0, output
-        assert "[WARNING]" not in proc.stdout + proc.stderr, output
+        assert proc.returncode == rc, output
+        if rc == 0:
+            assert "[WARNING]" not in proc.stdout + proc.stderr, output
+        self.output = output
         recap = {m[1]: (int(m[2]), int(m[3])) for m in RECAP.finditer(proc.stdout)}
         assert set(recap) == set(self.members), output
         return recap
@@ -255,6 +258,21 @@ def test_a_table_removed_by_hand_is_loaded_again(site: Site) -> None:
     recap = site.play()
     assert recap["fw-aws-0"][1] == 1 and recap["fw-do-0"][1] == 0, recap
     assert set(site.reachable(None, _targets([aws], CLOSED_PORTS)).values()) == {"closed"}
+
+
+def test_a_ruleset_the_kernel_refuses_replaces_nothing(site: Site) -> None:
+    do = site.members["fw-do-0"]
+    before = (do.read_file("/etc/mck-firewall.nft"), do.run(["nft", "list", "ruleset"]).stdout)
+    # Renders fine, but nft cannot parse it: `nft -c` must stop it before it is written.
+    site.play("-e", '{"firewall_public_tcp_ports": ["no-such-port"]}', rc=2)
+    # The copy module's own verdict on each host: nft -c refused the file.
+    failed = r"^fatal: \[(\S+)\]: FAILED! => ?\n(?:    .*\n)*?    msg: failed to validate$"
+    failures = re.findall(failed, site.output, re.M)
+    assert sorted(failures) == sorted(site.members), site.output
+    after = (do.read_file("/etc/mck-firewall.nft"), do.run(["nft", "list", "ruleset"]).stdout)
+    assert after == before
+    members = list(site.members.values())
+    assert set(site.reachable(None, _targets(members, CLOSED_PORTS)).values()) == {"closed"}
 
 
 def test_public_api_opt_in_opens_16443_only(site: Site) -> None:
