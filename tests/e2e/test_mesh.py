@@ -8,6 +8,7 @@ tunnels keep running.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -147,3 +148,25 @@ def test_adding_and_removing_nodes_keeps_survivors_addresses_and_tunnels(
             new_rx, new_tx = map(int, after[peer].split("\t"))
             assert new_rx >= old_rx and new_tx >= old_tx, (name, peer)
         assert sorted(_members(project, name)) == sorted(now.values()), name
+
+
+def test_a_live_nodes_mesh_address_is_never_changed(project: Project, tmp_path: Path) -> None:
+    ips = _mesh_ips(project)
+    node = "mck-k8s-do-0"
+    peers = {name: _wg(project, name, "allowed-ips") for name in ips}
+    # An inventory that moves a live node (what a lost or hand-edited inventory could do).
+    moved = tmp_path / "inventory"
+    moved.write_text(
+        project.inventory().replace(f"mck_mesh_ip={ips[node]}", "mck_mesh_ip=10.77.9.9")
+    )
+    run = project.run(["ansible-playbook", "main.yml", "-i", str(moved)])
+    assert run.rc != 0, run.explain()
+    assert (
+        f"wg0 on {node} has address {ips[node]}/16, but the inventory gives it 10.77.9.9"
+        in " ".join(run.stdout.split())
+    ), run.stdout
+    # Nothing changed anywhere: not the node, and not the peer entries the others have for it.
+    assert (
+        f"inet {ips[node]}/16" in project.lab.host(node).run(["ip", "addr", "show", "wg0"]).stdout
+    )
+    assert {name: _wg(project, name, "allowed-ips") for name in ips} == peers
