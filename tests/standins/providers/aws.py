@@ -21,7 +21,7 @@ from .aws_common import REGIONS, ec2_error
 from .aws_ec2 import Instance, KeyPair
 from .aws_vpc import DefaultSecurityGroup, DefaultSubnet, DefaultVpc
 from .cloud_api import LabCloud
-from .framework import ListNestedBlock, known, serve
+from .framework import ListNestedBlock, known, schema, serve
 
 NO_CREDENTIALS_DETAIL = (
     "Please see https://registry.terraform.io/providers/hashicorp/aws\n"
@@ -46,9 +46,8 @@ class AwsProvider(Provider):
 
     def get_provider_schema(self, diags: Diagnostics) -> Schema:
         default_tags = Block(attributes=[Attribute("tags", Map(String()), optional=True)])
-        return Schema(
-            version=0,
-            attributes=[
+        return schema(
+            [
                 Attribute("region", String(), optional=True),
                 Attribute("access_key", String(), optional=True),
                 Attribute("secret_key", String(), optional=True),
@@ -62,7 +61,7 @@ class AwsProvider(Provider):
                 Attribute("skip_requesting_account_id", Bool(), optional=True),
                 Attribute("skip_metadata_api_check", String(), optional=True),
             ],
-            block_types=[ListNestedBlock("default_tags", default_tags, max_items=1)],
+            [ListNestedBlock("default_tags", default_tags, max_items=1)],
         )
 
     def validate_config(self, diags: Diagnostics, config: Config) -> None:

@@ -15,11 +15,11 @@ from typing import Any
 
 from tf.blocks import SetNestedBlock
 from tf.iface import ReadDataContext
-from tf.schema import Attribute, Block, Schema
+from tf.schema import Attribute, Block
 from tf.types import Bool, List, Map, Set, String
 
 from .aws_common import ACCOUNT_ID, arn, ec2_call, ec2_error
-from .framework import ApiError, LabDataSource, State, items
+from .framework import ApiError, LabDataSource, State, attributes, items, schema
 from .ids import stable_hex_id
 
 DEBIAN, CANONICAL, AMAZON = "136693071363", "099720109477", "137112412989"
@@ -111,40 +111,38 @@ def describe_images(region: str, owners: list[str], filters: list[dict[str, Any]
     ]
 
 
-class Ami(LabDataSource):
-    @classmethod
-    def get_name(cls) -> str:
-        return "ami"
+# The data source's computed string attributes, and its `filter { name, values }` block.
+IMAGE_FACTS = (
+    "id", "architecture", "arn", "boot_mode", "creation_date", "deprecation_time",
+    "description", "hypervisor", "image_id", "image_location", "image_owner_alias",
+    "image_type", "name", "owner_id", "platform_details", "root_device_name",
+    "root_device_type", "state", "usage_operation", "virtualization_type",
+)  # fmt: skip
+FILTER = Block(
+    attributes=[
+        Attribute("name", String(), required=True),
+        Attribute("values", Set(String()), required=True),
+    ]
+)
 
-    @classmethod
-    def get_schema(cls) -> Schema:
-        computed = [
-            "id", "architecture", "arn", "boot_mode", "creation_date", "deprecation_time",
-            "description", "hypervisor", "image_id", "image_location", "image_owner_alias",
-            "image_type", "name", "owner_id", "platform_details", "root_device_name",
-            "root_device_type", "state", "usage_operation", "virtualization_type",
-        ]  # fmt: skip
-        filter_block = Block(
-            attributes=[
-                Attribute("name", String(), required=True),
-                Attribute("values", Set(String()), required=True),
-            ]
-        )
-        return Schema(
-            version=0,
-            attributes=[
-                *(Attribute(name, String(), computed=True) for name in computed),
-                Attribute("ena_support", Bool(), computed=True),
-                Attribute("public", Bool(), computed=True),
-                Attribute("tags", Map(String()), computed=True),
-                Attribute("executable_users", List(String()), optional=True),
-                Attribute("include_deprecated", Bool(), optional=True, computed=True),
-                Attribute("most_recent", Bool(), optional=True, computed=True),
-                Attribute("name_regex", String(), optional=True),
-                Attribute("owners", List(String()), optional=True),
-            ],
-            block_types=[SetNestedBlock("filter", filter_block)],
-        )
+
+class Ami(LabDataSource):
+    NAME = "ami"
+
+    SCHEMA = schema(
+        [
+            *attributes(String, *IMAGE_FACTS, computed=True),
+            Attribute("ena_support", Bool(), computed=True),
+            Attribute("public", Bool(), computed=True),
+            Attribute("tags", Map(String()), computed=True),
+            Attribute("executable_users", List(String()), optional=True),
+            Attribute("include_deprecated", Bool(), optional=True, computed=True),
+            Attribute("most_recent", Bool(), optional=True, computed=True),
+            Attribute("name_regex", String(), optional=True),
+            Attribute("owners", List(String()), optional=True),
+        ],
+        [SetNestedBlock("filter", FILTER)],
+    )
 
     def do_read(self, ctx: ReadDataContext, config: State) -> State:
         region = self.provider.region

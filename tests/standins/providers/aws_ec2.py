@@ -12,7 +12,7 @@ import re
 from typing import Any
 
 from tf.iface import Config, CreateContext, DeleteContext, ReadContext, UpdateContext
-from tf.schema import Attribute, Schema
+from tf.schema import Attribute
 from tf.types import Bool, Set, String
 from tf.utils import Diagnostics
 
@@ -31,7 +31,7 @@ from .aws_common import (
     zones,
 )
 from .cloud_api import Record
-from .framework import LabResource, State, items, known
+from .framework import LabResource, State, items, known, schema
 from .ids import hex_id, stable_hex_id
 
 KEY_PAIRS = "aws_key_pair"  # record kinds in labd's store
@@ -41,27 +41,20 @@ INSTANCE_TYPE = re.compile(r"^[a-z][a-z0-9-]*\.[a-z0-9]+$")
 
 
 class KeyPair(LabResource):
-    @classmethod
-    def get_name(cls) -> str:
-        return "key_pair"
+    NAME = "key_pair"
 
-    @classmethod
-    def get_schema(cls) -> Schema:
-        return Schema(
-            version=0,
-            attributes=[
-                Attribute("id", String(), computed=True),
-                Attribute("arn", String(), computed=True),
-                Attribute("fingerprint", String(), computed=True),
-                Attribute(
-                    "key_name", String(), optional=True, computed=True, requires_replace=True
-                ),
-                Attribute("key_pair_id", String(), computed=True),
-                Attribute("key_type", String(), computed=True),
-                Attribute("public_key", String(), required=True, requires_replace=True),
-                *tag_attributes(),
-            ],
-        )
+    SCHEMA = schema(
+        [
+            Attribute("id", String(), computed=True),
+            Attribute("arn", String(), computed=True),
+            Attribute("fingerprint", String(), computed=True),
+            Attribute("key_name", String(), optional=True, computed=True, requires_replace=True),
+            Attribute("key_pair_id", String(), computed=True),
+            Attribute("key_type", String(), computed=True),
+            Attribute("public_key", String(), required=True, requires_replace=True),
+            *tag_attributes(),
+        ],
+    )
 
     def validate(self, diags: Diagnostics, type_name: str, config: Config) -> None:
         super().validate(diags, type_name, config)
@@ -129,53 +122,52 @@ class KeyPair(LabResource):
     def do_update(self, ctx: UpdateContext, current: State, planned: State) -> State:
         with ec2_call("CreateTags", f"updating tags for EC2 Key Pair ({current['id']})"):
             self.provider.authorize()
-            record = self._find(current["id"])
-            if record is None:
+            tags = all_tags(self.provider.default_tags, planned["tags"])
+            stored = self.provider.cloud.change(
+                KEY_PAIRS, {"tags": tags}, cloud_id=current["id"], region=self.provider.region
+            )
+            if stored is None:
                 message = f"The key pair '{current['id']}' does not exist"
                 raise ec2_error("InvalidKeyPair.NotFound", message)
-            tags = all_tags(self.provider.default_tags, planned["tags"])
-            stored = self.provider.cloud.replace(KEY_PAIRS, record, {**record, "tags": tags})
         return self._state(stored, planned)
 
     def do_delete(self, ctx: DeleteContext, current: State) -> None:
         with ec2_call("DeleteKeyPair", f"deleting EC2 Key Pair ({current['id']})"):
             self.provider.authorize()
-            record = self._find(current["id"])
-            if record is not None:  # EC2 answers success for a key pair that is not there
-                self.provider.cloud.remove(KEY_PAIRS, record)
+            # EC2 answers success for a key pair that is not there
+            self.provider.cloud.forget(
+                KEY_PAIRS, cloud_id=current["id"], region=self.provider.region
+            )
+
+
+def _replaces(name: str, type_: Any) -> Attribute:
+    """An optional argument the API fills in when left out; changing it replaces the instance."""
+    return Attribute(name, type_, optional=True, computed=True, requires_replace=True)
 
 
 class Instance(LabResource):
-    @classmethod
-    def get_name(cls) -> str:
-        return "instance"
+    NAME = "instance"
 
-    @classmethod
-    def get_schema(cls) -> Schema:
-        def replaces(name: str, type_: Any) -> Attribute:
-            return Attribute(name, type_, optional=True, computed=True, requires_replace=True)
-
-        return Schema(
-            version=0,
-            attributes=[
-                Attribute("id", String(), computed=True),
-                Attribute("arn", String(), computed=True),
-                replaces("ami", String()),
-                Attribute("instance_type", String(), optional=True, computed=True),
-                replaces("subnet_id", String()),
-                replaces("key_name", String()),
-                Attribute("vpc_security_group_ids", Set(String()), optional=True, computed=True),
-                replaces("associate_public_ip_address", Bool()),
-                replaces("availability_zone", String()),
-                replaces("private_ip", String()),
-                Attribute("public_ip", String(), computed=True),
-                Attribute("public_dns", String(), computed=True),
-                Attribute("private_dns", String(), computed=True),
-                Attribute("primary_network_interface_id", String(), computed=True),
-                Attribute("instance_state", String(), computed=True),
-                *tag_attributes(),
-            ],
-        )
+    SCHEMA = schema(
+        [
+            Attribute("id", String(), computed=True),
+            Attribute("arn", String(), computed=True),
+            _replaces("ami", String()),
+            Attribute("instance_type", String(), optional=True, computed=True),
+            _replaces("subnet_id", String()),
+            _replaces("key_name", String()),
+            Attribute("vpc_security_group_ids", Set(String()), optional=True, computed=True),
+            _replaces("associate_public_ip_address", Bool()),
+            _replaces("availability_zone", String()),
+            _replaces("private_ip", String()),
+            Attribute("public_ip", String(), computed=True),
+            Attribute("public_dns", String(), computed=True),
+            Attribute("private_dns", String(), computed=True),
+            Attribute("primary_network_interface_id", String(), computed=True),
+            Attribute("instance_state", String(), computed=True),
+            *tag_attributes(),
+        ],
+    )
 
     def validate(self, diags: Diagnostics, type_name: str, config: Config) -> None:
         super().validate(diags, type_name, config)
@@ -307,15 +299,13 @@ class Instance(LabResource):
         return self._state(record, host, planned)
 
     def do_read(self, ctx: ReadContext, current: State) -> State | None:
-        cloud = self.provider.cloud
         with ec2_call("DescribeInstances", f"reading EC2 Instance ({current['id']})"):
             self.provider.authorize()
-            host = cloud.get_host(current["id"])
-            record = cloud.find(INSTANCES, cloud_id=current["id"])
-            if host is None:
-                if record is not None:  # terminated: gone from DescribeInstances soon after
-                    cloud.remove(INSTANCES, record)
+            # terminated: gone from DescribeInstances soon after
+            found = self.provider.cloud.vm(INSTANCES, current["id"])
+            if found is None:
                 return None
+            host, record = found
             if record is None:
                 message = f"The instance ID '{current['id']}' does not exist"
                 raise ec2_error("InvalidInstanceID.NotFound", message)
@@ -350,6 +340,4 @@ class Instance(LabResource):
         with ec2_call("TerminateInstances", f"terminating EC2 Instance ({current['id']})"):
             self.provider.authorize()
             cloud.delete_host(current["id"])  # already terminated counts as done
-            record = cloud.find(INSTANCES, cloud_id=current["id"])
-            if record is not None:
-                cloud.remove(INSTANCES, record)
+            cloud.forget(INSTANCES, cloud_id=current["id"])

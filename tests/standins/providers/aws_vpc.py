@@ -15,7 +15,7 @@ from typing import Any
 
 from tf.blocks import SetNestedBlock
 from tf.iface import Config, CreateContext, DeleteContext, ReadContext, UpdateContext
-from tf.schema import Attribute, Block, Schema
+from tf.schema import Attribute, Block
 from tf.types import Bool, List, Number, Set, String
 from tf.utils import Diagnostics
 
@@ -36,13 +36,22 @@ from .aws_common import (
     zones,
 )
 from .cloud_api import Record
-from .framework import LabResource, State, items, known
+from .framework import LabResource, State, attributes, items, known, schema
 from .ids import stable_hex_id
 
 VPCS = "aws_vpc"  # record kinds in labd's store
 SUBNETS = "aws_subnet"
 SECURITY_GROUPS = "aws_security_group"
 PROTOCOLS = {"tcp", "udp", "icmp", "icmpv6", "-1", "all"}
+
+# The computed string attributes of each resource: ids and what the account fixes.
+VPC_IDS = (
+    "id", "arn", "cidr_block", "default_security_group_id", "default_network_acl_id",
+    "default_route_table_id", "main_route_table_id", "dhcp_options_id", "instance_tenancy",
+    "owner_id",
+)  # fmt: skip
+SUBNET_IDS = ("id", "arn", "availability_zone_id", "cidr_block", "vpc_id", "owner_id")
+GROUP_IDS = ("id", "arn", "description", "name", "name_prefix", "owner_id")
 
 
 def _setting(planned: State, name: str, default: bool) -> bool:
@@ -51,30 +60,18 @@ def _setting(planned: State, name: str, default: bool) -> bool:
 
 
 class DefaultVpc(LabResource):
-    @classmethod
-    def get_name(cls) -> str:
-        return "default_vpc"
+    NAME = "default_vpc"
 
-    @classmethod
-    def get_schema(cls) -> Schema:
-        computed = [
-            "id", "arn", "cidr_block", "default_security_group_id", "default_network_acl_id",
-            "default_route_table_id", "main_route_table_id", "dhcp_options_id",
-            "instance_tenancy", "owner_id",
-        ]  # fmt: skip
-        return Schema(
-            version=0,
-            attributes=[
-                *(Attribute(name, String(), computed=True) for name in computed),
-                Attribute("existing_default_vpc", Bool(), computed=True),
-                Attribute(
-                    "enable_dns_hostnames", Bool(), optional=True, computed=True, default=True
-                ),
-                Attribute("enable_dns_support", Bool(), optional=True, computed=True, default=True),
-                Attribute("force_destroy", Bool(), optional=True, computed=True, default=False),
-                *tag_attributes(),
-            ],
-        )
+    SCHEMA = schema(
+        [
+            *attributes(String, *VPC_IDS, computed=True),
+            Attribute("existing_default_vpc", Bool(), computed=True),
+            Attribute("enable_dns_hostnames", Bool(), optional=True, computed=True, default=True),
+            Attribute("enable_dns_support", Bool(), optional=True, computed=True, default=True),
+            Attribute("force_destroy", Bool(), optional=True, computed=True, default=False),
+            *tag_attributes(),
+        ],
+    )
 
     def plan(self, ctx: Any, current: State | None, planned: State) -> State:
         return plan_tags(self.provider.default_tags, planned)
@@ -116,7 +113,7 @@ class DefaultVpc(LabResource):
     def _save(self, planned: State, old: Record | None) -> Record:
         cloud = self.provider.cloud
         new = self._record(planned, old)
-        return cloud.insert(VPCS, new) if old is None else cloud.replace(VPCS, old, new)
+        return cloud.save(VPCS, old, new)
 
     def do_create(self, ctx: CreateContext, planned: State) -> State:
         with ec2_call("DescribeVpcs", "creating EC2 Default VPC"):
@@ -143,33 +140,24 @@ class DefaultVpc(LabResource):
             return  # "EC2 Default VPC not deleted, removing from state"
         with ec2_call("DeleteVpc", f"deleting EC2 VPC ({current['id']})"):
             self.provider.authorize()
-            cloud = self.provider.cloud
-            old = cloud.find(VPCS, cloud_id=current["id"])
-            if old is not None:
-                cloud.replace(VPCS, old, {**old, "deleted": True})
+            self.provider.cloud.change(VPCS, {"deleted": True}, cloud_id=current["id"])
 
 
 class DefaultSubnet(LabResource):
-    @classmethod
-    def get_name(cls) -> str:
-        return "default_subnet"
+    NAME = "default_subnet"
 
-    @classmethod
-    def get_schema(cls) -> Schema:
-        computed = ["id", "arn", "availability_zone_id", "cidr_block", "vpc_id", "owner_id"]
-        return Schema(
-            version=0,
-            attributes=[
-                *(Attribute(name, String(), computed=True) for name in computed),
-                Attribute("availability_zone", String(), required=True, requires_replace=True),
-                Attribute(
-                    "map_public_ip_on_launch", Bool(), optional=True, computed=True, default=True
-                ),
-                Attribute("existing_default_subnet", Bool(), computed=True),
-                Attribute("force_destroy", Bool(), optional=True, computed=True, default=False),
-                *tag_attributes(),
-            ],
-        )
+    SCHEMA = schema(
+        [
+            *attributes(String, *SUBNET_IDS, computed=True),
+            Attribute("availability_zone", String(), required=True, requires_replace=True),
+            Attribute(
+                "map_public_ip_on_launch", Bool(), optional=True, computed=True, default=True
+            ),
+            Attribute("existing_default_subnet", Bool(), computed=True),
+            Attribute("force_destroy", Bool(), optional=True, computed=True, default=False),
+            *tag_attributes(),
+        ],
+    )
 
     def plan(self, ctx: Any, current: State | None, planned: State) -> State:
         return plan_tags(self.provider.default_tags, planned)
@@ -203,7 +191,7 @@ class DefaultSubnet(LabResource):
             "tags": all_tags(self.provider.default_tags, planned["tags"]),
             "deleted": False,
         }
-        return cloud.insert(SUBNETS, new) if old is None else cloud.replace(SUBNETS, old, new)
+        return cloud.save(SUBNETS, old, new)
 
     def do_create(self, ctx: CreateContext, planned: State) -> State:
         region = self.provider.region
@@ -238,10 +226,7 @@ class DefaultSubnet(LabResource):
             return  # "EC2 Default Subnet not deleted, removing from state"
         with ec2_call("DeleteSubnet", f"deleting EC2 Subnet ({current['id']})"):
             self.provider.authorize()
-            cloud = self.provider.cloud
-            old = cloud.find(SUBNETS, cloud_id=current["id"])
-            if old is not None:
-                cloud.replace(SUBNETS, old, {**old, "deleted": True})
+            self.provider.cloud.change(SUBNETS, {"deleted": True}, cloud_id=current["id"])
 
 
 def _rule_block(name: str) -> SetNestedBlock:
@@ -281,25 +266,19 @@ def _check_rule(rule: dict[str, Any]) -> None:
 
 
 class DefaultSecurityGroup(LabResource):
-    @classmethod
-    def get_name(cls) -> str:
-        return "default_security_group"
+    NAME = "default_security_group"
 
-    @classmethod
-    def get_schema(cls) -> Schema:
-        computed = ["id", "arn", "description", "name", "name_prefix", "owner_id"]
-        return Schema(
-            version=0,
-            attributes=[
-                *(Attribute(name, String(), computed=True) for name in computed),
-                Attribute(
-                    "revoke_rules_on_delete", Bool(), optional=True, computed=True, default=False
-                ),
-                Attribute("vpc_id", String(), optional=True, computed=True, requires_replace=True),
-                *tag_attributes(),
-            ],
-            block_types=[_rule_block("ingress"), _rule_block("egress")],
-        )
+    SCHEMA = schema(
+        [
+            *attributes(String, *GROUP_IDS, computed=True),
+            Attribute(
+                "revoke_rules_on_delete", Bool(), optional=True, computed=True, default=False
+            ),
+            Attribute("vpc_id", String(), optional=True, computed=True, requires_replace=True),
+            *tag_attributes(),
+        ],
+        [_rule_block("ingress"), _rule_block("egress")],
+    )
 
     def validate(self, diags: Diagnostics, type_name: str, config: Config) -> None:
         super().validate(diags, type_name, config)
@@ -347,12 +326,7 @@ class DefaultSecurityGroup(LabResource):
             "egress": planned["egress"],
             "tags": all_tags(self.provider.default_tags, planned["tags"]),
         }
-        cloud = self.provider.cloud
-        return (
-            cloud.insert(SECURITY_GROUPS, new)
-            if old is None
-            else cloud.replace(SECURITY_GROUPS, old, new)
-        )
+        return self.provider.cloud.save(SECURITY_GROUPS, old, new)
 
     def do_create(self, ctx: CreateContext, planned: State) -> State:
         default_vpc = default_vpc_id(self.provider.region)

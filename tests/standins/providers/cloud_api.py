@@ -108,3 +108,37 @@ class LabCloud:
     def remove(self, kind: str, record: Record) -> None:
         """Delete the record; one already gone is fine (the end state is the same)."""
         self._call_or_none({"op": "delete", "kind": kind, "id": record["id"]})
+
+    # --- what resources do with their records ---
+
+    def save(self, kind: str, old: Record | None, new: Record) -> Record:
+        """Store `new` as an object's record, in place of `old` when labd holds that one.
+
+        An `old` without a labd `id` was made up from what the API would report (a VM the lab
+        made without the provider): there is nothing to replace yet.
+        """
+        if old is None or "id" not in old:
+            return self.insert(kind, new)
+        return self.replace(kind, old, new)
+
+    def change(self, kind: str, changes: Record, **match: Any) -> Record | None:
+        """The record matching `match` with `changes` made to it; None when there is none."""
+        record = self.find(kind, **match)
+        return None if record is None else self.replace(kind, record, {**record, **changes})
+
+    def forget(self, kind: str, **match: Any) -> None:
+        """Drop the record matching `match`, if any: its object is gone from the cloud."""
+        record = self.find(kind, **match)
+        if record is not None:
+            self.remove(kind, record)
+
+    def vm(self, kind: str, vm_id: str) -> tuple[dict[str, Any], Record | None] | None:
+        """The VM and the record (of `kind`) of what the API knows of it.
+
+        None once the VM is gone: its record goes with it, as the API forgets a deleted VM.
+        """
+        host = self.get_host(vm_id)
+        if host is None:
+            self.forget(kind, cloud_id=vm_id)
+            return None
+        return host, self.find(kind, cloud_id=vm_id)

@@ -9,22 +9,22 @@ versus change it in place (name = rename, size = resize, tags). Errors read like
 
 from __future__ import annotations
 
-import os
 import re
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from tf.iface import Config, CreateContext, DeleteContext, Provider, ReadContext, UpdateContext
-from tf.schema import Attribute, Schema
+from tf.iface import Config, CreateContext, DeleteContext, ReadContext, UpdateContext
+from tf.schema import Attribute
 from tf.types import Bool, Number, Set, String
 from tf.utils import Diagnostics
 
-from . import sshkeys
-from .cloud_api import CloudError, LabCloud, Record
-from .framework import ApiError, LabResource, State, items, known, null_if_unset, serve
+from . import framework, sshkeys
+from .cloud_api import CloudError, Record
+from .framework import ApiError, LabResource, State, attributes, items, known, null_if_unset, schema
 from .ids import now_rfc3339, numeric_id, request_id
+from .token_provider import TokenProvider
 
 API = "https://api.digitalocean.com"
 KEYS = "digitalocean_ssh_key"  # record kinds in labd's store
@@ -39,6 +39,7 @@ DEFAULT_REGION = "nyc3"
 SIZE = re.compile(r"^[a-z0-9]+(-[a-z0-9_]+)+$|^\d+(mb|gb)$")
 HOSTNAME = re.compile(r"^[a-zA-Z0-9.-]{1,255}$")
 TAG = re.compile(r"^[a-zA-Z0-9:\-_]{1,255}$")
+NOT_FOUND = "The resource you were accessing could not be found."  # the API's 404 message
 
 
 @contextmanager
@@ -59,76 +60,41 @@ def _not_empty(diags: Diagnostics, config: Config, *names: str) -> None:
             diags.add_error(f"{name} value must not be empty.", path=[name])
 
 
-class DigitalOceanProvider(Provider):
-    def __init__(self) -> None:
-        self.token = ""
-        self.cloud = LabCloud("digitalocean")
+class DigitalOceanProvider(TokenProvider):
+    CLOUD = "digitalocean"
+    ADDRESS = "digitalocean/digitalocean"
+    TOKEN_VARIABLES = ("DIGITALOCEAN_TOKEN", "DIGITALOCEAN_ACCESS_TOKEN")
+    UNAUTHORIZED = "Unable to authenticate you"  # api.digitalocean.com's answer
 
-    def full_name(self) -> str:
-        return "registry.terraform.io/digitalocean/digitalocean"
-
-    def get_model_prefix(self) -> str:
-        return "digitalocean_"
-
-    def get_provider_schema(self, diags: Diagnostics) -> Schema:
-        return Schema(
-            version=0,
-            attributes=[
-                Attribute("token", String(), optional=True, sensitive=True),
-                Attribute("api_endpoint", String(), optional=True),
-                Attribute("spaces_endpoint", String(), optional=True),
-                Attribute("spaces_access_id", String(), optional=True, sensitive=True),
-                Attribute("spaces_secret_key", String(), optional=True, sensitive=True),
-                Attribute("requests_per_second", Number(), optional=True),
-                Attribute("http_retry_max", Number(), optional=True),
-                Attribute("http_retry_wait_min", Number(), optional=True),
-                Attribute("http_retry_wait_max", Number(), optional=True),
-            ],
-        )
-
-    def validate_config(self, diags: Diagnostics, config: Config) -> None:
-        pass
-
-    def configure_provider(self, diags: Diagnostics, config: Config) -> None:
-        # Like the SDK's DefaultFunc: the environment only fills a token left out entirely; an
-        # empty token stays empty and the API answers 401 on the first call.
-        token = config.get("token")
-        if token is None:
-            token = os.environ.get("DIGITALOCEAN_TOKEN") or os.environ.get(
-                "DIGITALOCEAN_ACCESS_TOKEN", ""
-            )
-        self.token = token if known(token) else ""
-
-    def authorize(self) -> None:
-        """What api.digitalocean.com answers a request without a valid bearer token."""
-        if not self.token:
-            raise CloudError(401, "Unable to authenticate you")
-
-    def get_data_sources(self) -> list[Any]:
-        return []
+    SETTINGS = (
+        *attributes(String, "api_endpoint", "spaces_endpoint", optional=True),
+        *attributes(String, "spaces_access_id", "spaces_secret_key", optional=True, sensitive=True),
+        *attributes(
+            Number,
+            "requests_per_second",
+            "http_retry_max",
+            "http_retry_wait_min",
+            "http_retry_wait_max",
+            optional=True,
+        ),
+    )
 
     def get_resources(self) -> list[Any]:
         return [SshKey, Droplet]
 
 
 class SshKey(LabResource):
+    NAME = "ssh_key"
     provider: DigitalOceanProvider
 
-    @classmethod
-    def get_name(cls) -> str:
-        return "ssh_key"
-
-    @classmethod
-    def get_schema(cls) -> Schema:
-        return Schema(
-            version=0,
-            attributes=[
-                Attribute("id", String(), computed=True),
-                Attribute("name", String(), required=True),
-                Attribute("public_key", String(), required=True, requires_replace=True),
-                Attribute("fingerprint", String(), computed=True),
-            ],
-        )
+    SCHEMA = schema(
+        [
+            Attribute("id", String(), computed=True),
+            Attribute("name", String(), required=True),
+            Attribute("public_key", String(), required=True, requires_replace=True),
+            Attribute("fingerprint", String(), computed=True),
+        ]
+    )
 
     def validate(self, diags: Diagnostics, type_name: str, config: Config) -> None:
         super().validate(diags, type_name, config)
@@ -171,10 +137,10 @@ class SshKey(LabResource):
         cloud = self.provider.cloud
         with _request("PUT", f"/v2/account/keys/{current['id']}", "Failed to update SSH key"):
             self.provider.authorize()
-            record = cloud.find(KEYS, cloud_id=current["id"])
+            record = cloud.change(KEYS, {"name": planned["name"]}, cloud_id=current["id"])
             if record is None:
-                raise CloudError(404, "The resource you were accessing could not be found.")
-            return self._state(cloud.replace(KEYS, record, {**record, "name": planned["name"]}))
+                raise CloudError(404, NOT_FOUND)
+            return self._state(record)
 
     def do_delete(self, ctx: DeleteContext, current: State) -> None:
         cloud = self.provider.cloud
@@ -182,52 +148,44 @@ class SshKey(LabResource):
             self.provider.authorize()
             record = cloud.find(KEYS, cloud_id=current["id"])
             if record is None:
-                raise CloudError(404, "The resource you were accessing could not be found.")
+                raise CloudError(404, NOT_FOUND)
             cloud.remove(KEYS, record)
 
 
 class Droplet(LabResource):
+    NAME = "droplet"
     provider: DigitalOceanProvider
 
-    @classmethod
-    def get_name(cls) -> str:
-        return "droplet"
-
-    @classmethod
-    def get_schema(cls) -> Schema:
-        return Schema(
-            version=0,
-            attributes=[
-                Attribute("id", String(), computed=True),
-                Attribute("name", String(), required=True),
-                Attribute("image", String(), required=True, requires_replace=True),
-                Attribute("region", String(), optional=True, computed=True, requires_replace=True),
-                Attribute("size", String(), required=True),
-                Attribute("ssh_keys", Set(String()), optional=True, requires_replace=True),
-                Attribute("tags", Set(String()), optional=True),
-                Attribute("ipv6", Bool(), optional=True, computed=True, default=False),
-                Attribute("ipv6_address", String(), computed=True),
-                Attribute(
-                    "vpc_uuid", String(), optional=True, computed=True, requires_replace=True
-                ),
-                Attribute(
-                    "monitoring",
-                    Bool(),
-                    optional=True,
-                    computed=True,
-                    default=False,
-                    requires_replace=True,
-                ),
-                Attribute("graceful_shutdown", Bool(), optional=True, computed=True, default=False),
-                Attribute("resize_disk", Bool(), optional=True, computed=True, default=True),
-                Attribute("urn", String(), computed=True),
-                Attribute("status", String(), computed=True),
-                Attribute("locked", Bool(), computed=True),
-                Attribute("ipv4_address", String(), computed=True),
-                Attribute("ipv4_address_private", String(), computed=True),
-                Attribute("created_at", String(), computed=True),
-            ],
-        )
+    SCHEMA = schema(
+        [
+            Attribute("id", String(), computed=True),
+            Attribute("name", String(), required=True),
+            Attribute("image", String(), required=True, requires_replace=True),
+            Attribute("region", String(), optional=True, computed=True, requires_replace=True),
+            Attribute("size", String(), required=True),
+            Attribute("ssh_keys", Set(String()), optional=True, requires_replace=True),
+            Attribute("tags", Set(String()), optional=True),
+            Attribute("ipv6", Bool(), optional=True, computed=True, default=False),
+            Attribute("ipv6_address", String(), computed=True),
+            Attribute("vpc_uuid", String(), optional=True, computed=True, requires_replace=True),
+            Attribute(
+                "monitoring",
+                Bool(),
+                optional=True,
+                computed=True,
+                default=False,
+                requires_replace=True,
+            ),
+            Attribute("graceful_shutdown", Bool(), optional=True, computed=True, default=False),
+            Attribute("resize_disk", Bool(), optional=True, computed=True, default=True),
+            Attribute("urn", String(), computed=True),
+            Attribute("status", String(), computed=True),
+            Attribute("locked", Bool(), computed=True),
+            Attribute("ipv4_address", String(), computed=True),
+            Attribute("ipv4_address_private", String(), computed=True),
+            Attribute("created_at", String(), computed=True),
+        ]
+    )
 
     def validate(self, diags: Diagnostics, type_name: str, config: Config) -> None:
         super().validate(diags, type_name, config)
@@ -333,15 +291,12 @@ class Droplet(LabResource):
         return self._state(record, host, planned)
 
     def do_read(self, ctx: ReadContext, current: State) -> State | None:
-        cloud = self.provider.cloud
         with _request("GET", f"/v2/droplets/{current['id']}", "Error retrieving droplet"):
             self.provider.authorize()
-            host = cloud.get_host(current["id"])
-            record = cloud.find(DROPLETS, cloud_id=current["id"])
-            if host is None:
-                if record is not None:  # the droplet is gone: so is what the API knew of it
-                    cloud.remove(DROPLETS, record)
-                return None
+            found = self.provider.cloud.vm(DROPLETS, current["id"])
+        if found is None:
+            return None
+        host, record = found
         return self._state(record or self._adopted(host, current), host, current)
 
     @staticmethod
@@ -367,7 +322,7 @@ class Droplet(LabResource):
             self.provider.authorize()
             host = cloud.get_host(droplet_id)
             if host is None:
-                raise CloudError(404, "The resource you were accessing could not be found.")
+                raise CloudError(404, NOT_FOUND)
             self._check_request(planned["name"], planned["size"])
             old = cloud.find(DROPLETS, cloud_id=droplet_id) or self._adopted(host, current)
             new = {
@@ -377,9 +332,7 @@ class Droplet(LabResource):
                 "tags": sorted(planned["tags"] or []),
                 "ipv6": bool(planned["ipv6"]) or old["ipv6"],
             }
-            record = (
-                cloud.replace(DROPLETS, old, new) if "id" in old else cloud.insert(DROPLETS, new)
-            )
+            record = cloud.save(DROPLETS, old, new)
         return self._state(record, host, planned)
 
     def do_delete(self, ctx: DeleteContext, current: State) -> None:
@@ -387,10 +340,8 @@ class Droplet(LabResource):
         with _request("DELETE", f"/v2/droplets/{current['id']}", "Error deleting droplet"):
             self.provider.authorize()
             cloud.delete_host(current["id"])  # already gone (404) counts as deleted, as for real
-            record = cloud.find(DROPLETS, cloud_id=current["id"])
-            if record is not None:
-                cloud.remove(DROPLETS, record)
+            cloud.forget(DROPLETS, cloud_id=current["id"])
 
 
 if __name__ == "__main__":
-    serve(DigitalOceanProvider())
+    framework.serve(DigitalOceanProvider())

@@ -12,7 +12,7 @@ import os
 import sys
 import traceback
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from tf import runner
 from tf.blocks import SetNestedBlock
@@ -27,7 +27,7 @@ from tf.iface import (
     Resource,
     UpdateContext,
 )
-from tf.schema import Block, Schema
+from tf.schema import Attribute, Block, Schema
 from tf.types import Unknown
 
 log = logging.getLogger("standin")
@@ -104,6 +104,32 @@ def complete(schema: Schema, values: State) -> State:
     return full
 
 
+def schema(attributes: list[Attribute], blocks: list[Any] | None = None) -> Schema:
+    """A version 0 schema: none of the stand-ins' resources has had to migrate its state."""
+    return Schema(version=0, attributes=attributes, block_types=blocks or [])
+
+
+def attributes(type_: Callable[[], Any], *names: str, **flags: Any) -> list[Attribute]:
+    """One attribute per name, all of one type (String, Bool...) and the same flags."""
+    return [Attribute(name, type_(), **flags) for name in names]
+
+
+class Declared:
+    """A resource or data source declared as class data: its type name after the provider's
+    prefix (`NAME`) and its `SCHEMA` (terraform's plugin code only reads it)."""
+
+    NAME: ClassVar[str]
+    SCHEMA: ClassVar[Schema]
+
+    @classmethod
+    def get_name(cls) -> str:
+        return cls.NAME
+
+    @classmethod
+    def get_schema(cls) -> Schema:
+        return cls.SCHEMA
+
+
 def _guarded(ctx: Any, action: Callable[[], T | None], fallback: T | None) -> T | None:
     try:
         return action()
@@ -117,7 +143,7 @@ def _guarded(ctx: Any, action: Callable[[], T | None], fallback: T | None) -> T 
     return fallback
 
 
-class LabResource(Resource):
+class LabResource(Declared, Resource):
     """A managed resource of a stand-in provider.
 
     Subclasses implement the `do_*` methods; an `ApiError` becomes an error diagnostic and the
@@ -164,7 +190,7 @@ class LabResource(Resource):
         raise NotImplementedError
 
 
-class LabDataSource(DataSource):
+class LabDataSource(Declared, DataSource):
     """A data source of a stand-in provider: `do_read` returns the values, errors as diagnostics."""
 
     def __init__(self, provider: Any) -> None:

@@ -9,21 +9,21 @@ shows it again); private networking can be turned on but not off. Errors read li
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from tf.iface import Config, CreateContext, DeleteContext, Provider, ReadContext, UpdateContext
-from tf.schema import Attribute, Schema
+from tf.iface import Config, CreateContext, DeleteContext, ReadContext, UpdateContext
+from tf.schema import Attribute
 from tf.types import Bool, List, Number, Set, String, Unknown
 from tf.utils import Diagnostics
 
-from . import sshkeys
-from .cloud_api import CloudError, LabCloud, Record
-from .framework import ApiError, LabResource, State, items, known, null_if_unset, serve
+from . import framework, sshkeys
+from .cloud_api import CloudError, Record
+from .framework import ApiError, LabResource, State, attributes, items, known, null_if_unset, schema
 from .ids import now_rfc3339, numeric_id
+from .token_provider import TokenProvider
 
 KEYS = "linode_sshkey"  # record kinds in labd's store
 INSTANCES = "linode_instance"
@@ -56,73 +56,42 @@ def _request(what: str, *, framework: bool = False) -> Iterator[None]:
         raise ApiError(f"{what}: {message}") from err
 
 
-class LinodeProvider(Provider):
-    def __init__(self) -> None:
-        self.token = ""
-        self.cloud = LabCloud("linode")
+class LinodeProvider(TokenProvider):
+    CLOUD = "linode"
+    ADDRESS = "linode/linode"
+    TOKEN_VARIABLES = ("LINODE_TOKEN",)
+    UNAUTHORIZED = "Invalid Token"  # api.linode.com's answer
 
-    def full_name(self) -> str:
-        return "registry.terraform.io/linode/linode"
-
-    def get_model_prefix(self) -> str:
-        return "linode_"
-
-    def get_provider_schema(self, diags: Diagnostics) -> Schema:
-        return Schema(
-            version=0,
-            attributes=[
-                Attribute("token", String(), optional=True, sensitive=True),
-                Attribute("config_path", String(), optional=True),
-                Attribute("config_profile", String(), optional=True),
-                Attribute("url", String(), optional=True),
-                Attribute("ua_prefix", String(), optional=True),
-                Attribute("api_version", String(), optional=True),
-                Attribute("skip_instance_ready_poll", Bool(), optional=True),
-                Attribute("skip_instance_delete_poll", Bool(), optional=True),
-                Attribute("event_poll_ms", Number(), optional=True),
-            ],
-        )
-
-    def validate_config(self, diags: Diagnostics, config: Config) -> None:
-        pass
-
-    def configure_provider(self, diags: Diagnostics, config: Config) -> None:
-        # LINODE_TOKEN only fills a token left out (null); an empty one is sent as it is.
-        token = config.get("token")
-        if token is None:
-            token = os.environ.get("LINODE_TOKEN", "")
-        self.token = token if known(token) else ""
-
-    def authorize(self) -> None:
-        """What api.linode.com answers a request without a valid token."""
-        if not self.token:
-            raise CloudError(401, "Invalid Token")
-
-    def get_data_sources(self) -> list[Any]:
-        return []
+    SETTINGS = (
+        *attributes(
+            String,
+            "config_path",
+            "config_profile",
+            "url",
+            "ua_prefix",
+            "api_version",
+            optional=True,
+        ),
+        *attributes(Bool, "skip_instance_ready_poll", "skip_instance_delete_poll", optional=True),
+        Attribute("event_poll_ms", Number(), optional=True),
+    )
 
     def get_resources(self) -> list[Any]:
         return [SshKey, Instance]
 
 
 class SshKey(LabResource):
+    NAME = "sshkey"
     provider: LinodeProvider
 
-    @classmethod
-    def get_name(cls) -> str:
-        return "sshkey"
-
-    @classmethod
-    def get_schema(cls) -> Schema:
-        return Schema(
-            version=0,
-            attributes=[
-                Attribute("label", String(), required=True),
-                Attribute("ssh_key", String(), required=True, requires_replace=True),
-                Attribute("created", String(), computed=True),
-                Attribute("id", String(), computed=True),
-            ],
-        )
+    SCHEMA = schema(
+        [
+            Attribute("label", String(), required=True),
+            Attribute("ssh_key", String(), required=True, requires_replace=True),
+            Attribute("created", String(), computed=True),
+            Attribute("id", String(), computed=True),
+        ]
+    )
 
     def validate(self, diags: Diagnostics, type_name: str, config: Config) -> None:
         super().validate(diags, type_name, config)
@@ -175,52 +144,40 @@ class SshKey(LabResource):
         cloud = self.provider.cloud
         with _request(f"Failed to update SSH Key ({current['id']})", framework=True):
             self.provider.authorize()
-            record = cloud.find(KEYS, cloud_id=current["id"])
+            record = cloud.change(KEYS, {"label": planned["label"]}, cloud_id=current["id"])
             if record is None:
                 raise CloudError(404, "Not found")
-            return self._state(cloud.replace(KEYS, record, {**record, "label": planned["label"]}))
+            return self._state(record)
 
     def do_delete(self, ctx: DeleteContext, current: State) -> None:
         cloud = self.provider.cloud
         with _request(f"Failed to delete the SSH Key ({current['id']})", framework=True):
             self.provider.authorize()
-            record = cloud.find(KEYS, cloud_id=current["id"])
-            if record is not None:  # a 404 on delete is success for this resource
-                cloud.remove(KEYS, record)
+            cloud.forget(KEYS, cloud_id=current["id"])  # a 404 on delete is success here
 
 
 class Instance(LabResource):
+    NAME = "instance"
     provider: LinodeProvider
 
-    @classmethod
-    def get_name(cls) -> str:
-        return "instance"
-
-    @classmethod
-    def get_schema(cls) -> Schema:
-        return Schema(
-            version=0,
-            attributes=[
-                Attribute("id", String(), computed=True),
-                Attribute("label", String(), optional=True, computed=True),
-                Attribute("image", String(), optional=True, requires_replace=True),
-                Attribute("region", String(), required=True),
-                Attribute("type", String(), optional=True, computed=True, default=DEFAULT_TYPE),
-                Attribute("authorized_keys", List(String()), optional=True, requires_replace=True),
-                Attribute(
-                    "root_pass", String(), optional=True, sensitive=True, requires_replace=True
-                ),
-                Attribute("private_ip", Bool(), optional=True),
-                Attribute("private_ip_address", String(), computed=True),
-                Attribute("ip_address", String(), computed=True),
-                Attribute(
-                    "ipv4", Set(String()), optional=True, computed=True, requires_replace=True
-                ),
-                Attribute("ipv6", String(), computed=True),
-                Attribute("tags", Set(String()), optional=True, computed=True, default=[]),
-                Attribute("status", String(), computed=True),
-            ],
-        )
+    SCHEMA = schema(
+        [
+            Attribute("id", String(), computed=True),
+            Attribute("label", String(), optional=True, computed=True),
+            Attribute("image", String(), optional=True, requires_replace=True),
+            Attribute("region", String(), required=True),
+            Attribute("type", String(), optional=True, computed=True, default=DEFAULT_TYPE),
+            Attribute("authorized_keys", List(String()), optional=True, requires_replace=True),
+            Attribute("root_pass", String(), optional=True, sensitive=True, requires_replace=True),
+            Attribute("private_ip", Bool(), optional=True),
+            Attribute("private_ip_address", String(), computed=True),
+            Attribute("ip_address", String(), computed=True),
+            Attribute("ipv4", Set(String()), optional=True, computed=True, requires_replace=True),
+            Attribute("ipv6", String(), computed=True),
+            Attribute("tags", Set(String()), optional=True, computed=True, default=[]),
+            Attribute("status", String(), computed=True),
+        ]
+    )
 
     def validate(self, diags: Diagnostics, type_name: str, config: Config) -> None:
         super().validate(diags, type_name, config)
@@ -312,15 +269,12 @@ class Instance(LabResource):
         return self._state(record, host, planned)
 
     def do_read(self, ctx: ReadContext, current: State) -> State | None:
-        cloud = self.provider.cloud
         with _request("failed to get instance"):
             self.provider.authorize()
-            host = cloud.get_host(current["id"])
-            record = cloud.find(INSTANCES, cloud_id=current["id"])
-            if host is None:
-                if record is not None:  # the instance is gone: so is what the API knew of it
-                    cloud.remove(INSTANCES, record)
-                return None
+            found = self.provider.cloud.vm(INSTANCES, current["id"])
+        if found is None:
+            return None
+        host, record = found
         return self._state(record or self._adopted(host, current), host, current)
 
     @staticmethod
@@ -360,9 +314,7 @@ class Instance(LabResource):
                 "tags": sorted(items(planned["tags"])),
                 "private": bool(planned["private_ip"]) or old["private"],
             }
-            record = (
-                cloud.replace(INSTANCES, old, new) if "id" in old else cloud.insert(INSTANCES, new)
-            )
+            record = cloud.save(INSTANCES, old, new)
         state = self._state(record, host, planned)
         # Like the SDKv2 provider, apply reports the planned region; the next refresh does not.
         return {**state, "region": planned["region"]}
@@ -374,10 +326,8 @@ class Instance(LabResource):
         with _request(f"Error deleting Linode instance {current['id']}"):
             if not cloud.delete_host(current["id"]):
                 raise CloudError(404, "Not found")
-            record = cloud.find(INSTANCES, cloud_id=current["id"])
-            if record is not None:
-                cloud.remove(INSTANCES, record)
+            cloud.forget(INSTANCES, cloud_id=current["id"])
 
 
 if __name__ == "__main__":
-    serve(LinodeProvider())
+    framework.serve(LinodeProvider())
