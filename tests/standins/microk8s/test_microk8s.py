@@ -1,21 +1,22 @@
 """The microk8s stand-in against what real microk8s prints and does.
 
-Pure pieces are tested directly; the `lab` tests boot four hosts of a minimal lab
-(microk8s_minilab.py) and drive the real command line: `snap install`, `microk8s status`,
-`add-node`, `join`, `leave`, `remove-node`, `kubectl`. The lab tests share one lab and build
-on each other in file order (one cluster is formed, grown, broken and shrunk).
+Pure pieces are tested directly; the `lab` tests create four DigitalOcean VMs in the shared lab
+(tests/lab) and drive the real command line: `snap install`, `microk8s status`, `add-node`,
+`join`, `leave`, `remove-node`, `kubectl`. The lab tests share those VMs and build on each other
+in file order (one cluster is formed, grown, broken and shrunk); the VMs are deleted after them.
 """
 
 from __future__ import annotations
 
 import re
+import secrets
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from microk8s_minilab import Host, MiniLab, Result, can_run
 from mk8s import (
     channels,
     cmd_kubectl,
@@ -28,6 +29,9 @@ from mk8s import (
     roles,
     tokens,
 )
+
+from tests.lab.host import Host as Vm
+from tests.lab.lab import Lab
 
 # ---------------------------------------------------------------------------------------------
 # Pure parts
@@ -263,22 +267,75 @@ T_FIRST = "first-join-token-0123456789abcdef"
 T_SECOND = "second-join-token-0123456789abcdef"
 
 
+# What a root login shell on the VMs finds: snapd puts /snap/bin first on the PATH.
+PATH = "/snap/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+
+@dataclass
+class Result:
+    rc: int
+    stdout: str
+    stderr: str
+
+    def explain(self) -> str:
+        return f"rc={self.rc}\n--- stdout\n{self.stdout}\n--- stderr\n{self.stderr}"
+
+
+@dataclass
+class Host:
+    """A lab VM as these tests use it: its name (its hostname, a Kubernetes node name too), its
+    public and private addresses, and commands whose exit code the test checks itself."""
+
+    vm: Vm
+
+    @property
+    def name(self) -> str:
+        return self.vm.name
+
+    @property
+    def ip(self) -> str:
+        return self.vm.public_ip
+
+    @property
+    def private_ip(self) -> str:
+        return self.vm.private_ip
+
+    def run(self, argv: list[str], *, user: int | None = None, timeout: float = 60) -> Result:
+        as_user = ["setpriv", f"--reuid={user}", f"--regid={user}", "--clear-groups"]
+        command = ["env", f"PATH={PATH}", *(as_user if user is not None else []), *argv]
+        done = self.vm.run(command, check=False, timeout=timeout)
+        return Result(done.returncode, done.stdout, done.stderr)
+
+    def net(self, *argv: str) -> None:
+        """A network setting the test needs on this VM (a route, a NAT rule); it must work."""
+        done = self.run(list(argv))
+        assert done.rc == 0, done.explain()
+
+
 @pytest.fixture(scope="module")
-def lab() -> Iterator[MiniLab]:
-    reason = can_run()
-    if reason is not None:
-        pytest.skip(f"the microk8s lab {reason}")
-    lab = MiniLab(4)
+def hosts(lab: Lab) -> Iterator[list[Host]]:
+    # Five-letter names like node1..node4, so kubectl's columns are as wide as there; random,
+    # so they never clash with another test's VMs in the same lab.
+    prefix = "n" + secrets.token_hex(2)[:3]
+    with ThreadPoolExecutor(4) as pool:
+        futures = [
+            pool.submit(lab.create_host, "digitalocean", f"{prefix}{k}", [lab.ssh_pubkey])
+            for k in range(1, 5)
+        ]
+    made = [f.result() for f in futures if f.exception() is None]
     try:
-        lab.start()
+        for future in futures:
+            future.result()  # raises the first VM's failure, if any
+        hosts = [Host(vm) for vm in made]
         install = ["snap", "install", "microk8s", "--classic", f"--channel={CHANNEL}"]
-        with ThreadPoolExecutor(len(lab.hosts)) as pool:
-            results = list(pool.map(lambda h: h.run(install), lab.hosts))
+        with ThreadPoolExecutor(len(hosts)) as pool:
+            results = list(pool.map(lambda h: h.run(install), hosts))
         for result in results:
             assert result.rc == 0, result.explain()
-        yield lab
+        yield hosts
     finally:
-        lab.close()
+        for vm in made:
+            lab.delete_host(vm.id)
 
 
 def _status(host: Host, *extra: str) -> Result:
@@ -328,8 +385,8 @@ addons:
 
 
 @pytest.mark.lab
-def test_snap_install_messages_like_snapd(lab: MiniLab) -> None:
-    h1 = lab.hosts[0]
+def test_snap_install_messages_like_snapd(hosts: list[Host]) -> None:
+    h1 = hosts[0]
     again = h1.run(["snap", "install", "microk8s", "--classic", f"--channel={CHANNEL}"])
     assert (again.rc, again.stderr) == (
         0,
@@ -350,8 +407,8 @@ def test_snap_install_messages_like_snapd(lab: MiniLab) -> None:
 
 
 @pytest.mark.lab
-def test_single_node_status_yaml(lab: MiniLab) -> None:
-    h1 = lab.hosts[0]
+def test_single_node_status_yaml(hosts: list[Host]) -> None:
+    h1 = hosts[0]
     result = _status(h1)
     assert result.rc == 0, result.explain()
     assert result.stdout.startswith(SINGLE_NODE_HEAD), result.stdout
@@ -368,15 +425,15 @@ def test_single_node_status_yaml(lab: MiniLab) -> None:
 
 
 @pytest.mark.lab
-def test_microk8s_needs_root(lab: MiniLab) -> None:
-    result = lab.hosts[0].run(["microk8s", "status"], user=65534)
+def test_microk8s_needs_root(hosts: list[Host]) -> None:
+    result = hosts[0].run(["microk8s", "status"], user=65534)
     assert result.rc == 1
     assert result.stderr.startswith("Insufficient permissions to access MicroK8s.\n")
 
 
 @pytest.mark.lab
-def test_add_node_json_lists_every_address(lab: MiniLab) -> None:
-    h1 = lab.hosts[0]
+def test_add_node_json_lists_every_address(hosts: list[Host]) -> None:
+    h1 = hosts[0]
     result = h1.run(["microk8s", "add-node", "--token", T_FIRST, "--format", "json"])
     assert result.rc == 0, result.explain()
     check = h1.run(["microk8s", "add-node", "--format", "token-check"]).stdout.split("/")[1].strip()
@@ -395,8 +452,8 @@ def test_add_node_json_lists_every_address(lab: MiniLab) -> None:
 
 
 @pytest.mark.lab
-def test_second_node_joins_as_spare(lab: MiniLab) -> None:
-    h1, h2 = lab.hosts[:2]
+def test_second_node_joins_as_spare(hosts: list[Host]) -> None:
+    h1, h2 = hosts[:2]
     joined = h2.run(["microk8s", "join", f"{h1.ip}:25000/{T_FIRST}"])
     assert joined.rc == 0, joined.explain()
     assert joined.stdout == (
@@ -410,8 +467,8 @@ def test_second_node_joins_as_spare(lab: MiniLab) -> None:
 
 
 @pytest.mark.lab
-def test_third_node_through_any_member_makes_three_voters(lab: MiniLab) -> None:
-    h1, h2, h3 = lab.hosts[:3]
+def test_third_node_through_any_member_makes_three_voters(hosts: list[Host]) -> None:
+    h1, h2, h3 = hosts[:3]
     assert h2.run(["microk8s", "add-node", "--token", T_SECOND, "--token-ttl", "300"]).rc == 0
     joined = h3.run(["microk8s", "join", f"{h2.ip}:25000/{T_SECOND}"])
     assert joined.rc == 0, joined.explain()
@@ -427,13 +484,13 @@ def test_third_node_through_any_member_makes_three_voters(lab: MiniLab) -> None:
 
 
 @pytest.mark.lab
-def test_join_failures_exit_like_microk8s(lab: MiniLab) -> None:
-    h1, h4 = lab.hosts[0], lab.hosts[3]
+def test_join_failures_exit_like_microk8s(hosts: list[Host]) -> None:
+    h1, h4 = hosts[0], hosts[3]
 
     def join(connection: str) -> Result:
         return h4.run(["microk8s", "join", connection])
 
-    name = join(f"node1:25000/{'z' * 32}")
+    name = join(f"{h1.name}:25000/{'z' * 32}")
     assert (name.rc, name.stdout) == (1, "Invalid connection: Invalid master IP\n")
     short = join(f"{h1.ip}:25000/tooshort")
     assert (short.rc, short.stdout) == (
@@ -443,7 +500,7 @@ def test_join_failures_exit_like_microk8s(lab: MiniLab) -> None:
     wrong = join(f"{h1.ip}:25000/{'w' * 32}")
     assert wrong.rc == 6, wrong.explain()
     assert wrong.stdout.endswith("Connection failed. Invalid token (500).\n")
-    reused = join(f"{h1.ip}:25000/{T_FIRST}")  # used up by node2's join
+    reused = join(f"{h1.ip}:25000/{T_FIRST}")  # used up by h2's join
     assert (reused.rc, reused.stdout.splitlines()[-1]) == (
         6,
         "Connection failed. Invalid token (500).",
@@ -466,11 +523,11 @@ def test_join_failures_exit_like_microk8s(lab: MiniLab) -> None:
 
 
 @pytest.mark.lab
-def test_leader_refuses_a_join_address_it_does_not_own(lab: MiniLab) -> None:
+def test_leader_refuses_a_join_address_it_does_not_own(hosts: list[Host]) -> None:
     """The AWS case: the address reaches the leader through DNAT but is not on its interfaces."""
-    h1, h4 = lab.hosts[0], lab.hosts[3]
+    h1, h4 = hosts[0], hosts[3]
     public = "203.0.113.50"
-    h4.ns(
+    h4.net(
         "iptables",
         "-t",
         "nat",
@@ -483,7 +540,7 @@ def test_leader_refuses_a_join_address_it_does_not_own(lab: MiniLab) -> None:
         "--to-destination",
         h4.ip,
     )
-    h1.ns("ip", "route", "add", f"{public}/32", "via", h4.ip)
+    h1.net("ip", "route", "add", f"{public}/32", "via", h4.ip)
     token = "nat-token-0123456789abcdef0123456"
     assert h4.run(["microk8s", "add-node", "--token", token]).rc == 0
     refused = h1.run(["microk8s", "join", f"{public}:25000/{token}"])
@@ -502,8 +559,8 @@ def test_leader_refuses_a_join_address_it_does_not_own(lab: MiniLab) -> None:
 
 
 @pytest.mark.lab
-def test_worker_joins_without_joining_dqlite(lab: MiniLab) -> None:
-    h1, h4 = lab.hosts[0], lab.hosts[3]
+def test_worker_joins_without_joining_dqlite(hosts: list[Host]) -> None:
+    h1, h4 = hosts[0], hosts[3]
     token = "worker-token-0123456789abcdef0123"
     assert h1.run(["microk8s", "add-node", "--token", token]).rc == 0
     joined = h4.run(["microk8s", "join", f"{h1.ip}:25000/{token}", "--worker"])
@@ -516,29 +573,29 @@ def test_worker_joins_without_joining_dqlite(lab: MiniLab) -> None:
         "This MicroK8s deployment is acting as a node in a cluster.\n"
         "Please use the control plane node.\n",
     )
-    assert _eventually(lambda: _nodes(h1).get("node4") == "Ready"), _nodes(h1)
+    assert _eventually(lambda: _nodes(h1).get(h4.name) == "Ready"), _nodes(h1)
     assert [role for _, role in _members(h1)] == ["voter"] * 3
 
 
 @pytest.mark.lab
-def test_stopped_node_says_so_and_goes_not_ready(lab: MiniLab) -> None:
-    h1, h3 = lab.hosts[0], lab.hosts[2]
+def test_stopped_node_says_so_and_goes_not_ready(hosts: list[Host]) -> None:
+    h1, h3 = hosts[0], hosts[2]
     stop = h3.run(["microk8s", "stop"])
     assert (stop.rc, stop.stdout) == (0, "Stopped.\nStopped.\n")
     status = _status(h3)
     assert (status.rc, status.stdout) == (0, "microk8s is not running, try microk8s start\n")
     kubectl = h3.run(["microk8s", "kubectl", "get", "nodes"])
     assert (kubectl.rc, kubectl.stderr) == (1, "microk8s is not running, try microk8s start\n")
-    assert _eventually(lambda: _nodes(h1).get("node3") == "NotReady"), _nodes(h1)
+    assert _eventually(lambda: _nodes(h1).get(h3.name) == "NotReady"), _nodes(h1)
     assert _status(h1).rc == 0  # two of three voters keep quorum
     assert h3.run(["microk8s", "start"]).rc == 0
     assert _status(h3, "--wait-ready", "--timeout", "20").rc == 0
-    assert _eventually(lambda: _nodes(h1).get("node3") == "Ready"), _nodes(h1)
+    assert _eventually(lambda: _nodes(h1).get(h3.name) == "Ready"), _nodes(h1)
 
 
 @pytest.mark.lab
-def test_leave_then_remove_node(lab: MiniLab) -> None:
-    h1, h2, h3 = lab.hosts[:3]
+def test_leave_then_remove_node(hosts: list[Host]) -> None:
+    h1, h2, h3 = hosts[:3]
     left = h3.run(["microk8s", "leave"])
     assert left.rc == 0, left.explain()
     assert left.stdout.startswith(
@@ -552,13 +609,13 @@ def test_leave_then_remove_node(lab: MiniLab) -> None:
     assert _eventually(
         lambda: _members(h1) == [(f"{h1.ip}:19001", "voter"), (f"{h2.ip}:19001", "spare")]
     )
-    assert _eventually(lambda: _nodes(h1).get("node3") == "NotReady"), _nodes(h1)
-    assert h1.run(["microk8s", "remove-node", "node3"]).rc == 0
-    assert "node3" not in _nodes(h1)
-    live = h1.run(["microk8s", "remove-node", "node2"])
+    assert _eventually(lambda: _nodes(h1).get(h3.name) == "NotReady"), _nodes(h1)
+    assert h1.run(["microk8s", "remove-node", h3.name]).rc == 0
+    assert h3.name not in _nodes(h1)
+    live = h1.run(["microk8s", "remove-node", h2.name])
     assert live.rc == 1
     assert live.stdout.startswith(
-        "Removal failed. Node node2 is registered with dqlite. "
+        f"Removal failed. Node {h2.name} is registered with dqlite. "
         "Please, run first 'microk8s leave' on the departing node. \n"
     )
     only_voter = h1.run(["microk8s", "leave"])
@@ -574,18 +631,18 @@ def test_leave_then_remove_node(lab: MiniLab) -> None:
 
 
 @pytest.mark.lab
-def test_dead_node_status_and_forced_removal(lab: MiniLab) -> None:
-    h1, h2 = lab.hosts[:2]
+def test_dead_node_status_and_forced_removal(hosts: list[Host]) -> None:
+    h1, h2 = hosts[:2]
     assert h2.run(["snap", "stop", "microk8s"]).stdout == "Stopped.\n"
     status = _status(h2)
     assert (status.rc, status.stdout) == (1, NOT_RUNNING_YAML)
-    assert _eventually(lambda: _nodes(h1).get("node2") == "NotReady"), _nodes(h1)
-    removed = h1.run(["microk8s", "remove-node", "node2", "--force"])
+    assert _eventually(lambda: _nodes(h1).get(h2.name) == "NotReady"), _nodes(h1)
+    removed = h1.run(["microk8s", "remove-node", h2.name, "--force"])
     assert removed.rc == 0, removed.explain()
     assert _members(h1) == [(f"{h1.ip}:19001", "voter")]
-    assert set(_nodes(h1)) == {"node1", "node4"}
-    gone = h1.run(["microk8s", "remove-node", "node2"])
-    assert (gone.rc, gone.stdout) == (1, "Node node2 does not exist in Kubernetes.\n")
+    assert set(_nodes(h1)) == {h1.name, hosts[3].name}
+    gone = h1.run(["microk8s", "remove-node", h2.name])
+    assert (gone.rc, gone.stdout) == (1, f"Node {h2.name} does not exist in Kubernetes.\n")
 
 
 # The role's template renders JSON-quoted scalars; the stand-in must read them like yaml.v2.
@@ -620,10 +677,10 @@ def _reinstall(host: Host, config: str) -> None:
 
 
 @pytest.mark.lab
-def test_launch_configuration_and_join_over_a_second_network(lab: MiniLab) -> None:
+def test_launch_configuration_and_join_over_a_second_network(hosts: list[Host]) -> None:
     """node-ip from the launch configuration; a join over the private network moves the
     leader's dqlite to its private address and gives the joiner the address the leader saw."""
-    _, h2, h3, _ = lab.hosts
+    _, h2, h3, _ = hosts
     _reinstall(h3, LAUNCH_CONFIG.format(public=h3.ip, private=h3.private_ip))
     wide = h3.run(["microk8s", "kubectl", "get", "nodes", "-o", "wide"]).stdout.splitlines()
     assert wide[1].split()[5] == h3.private_ip
@@ -653,25 +710,25 @@ def test_launch_configuration_and_join_over_a_second_network(lab: MiniLab) -> No
     # The joiner took the leader's kubelet args, with --node-ip set to the address it came from.
     rows = h3.run(["microk8s", "kubectl", "get", "nodes", "-o", "wide"]).stdout.splitlines()[1:]
     assert {r.split()[0]: r.split()[5] for r in rows} == {
-        "node2": h2.private_ip,
-        "node3": h3.private_ip,
+        h2.name: h2.private_ip,
+        h3.name: h3.private_ip,
     }
 
 
 @pytest.mark.lab
-def test_joiner_behind_nat_claims_success_but_never_gets_ready(lab: MiniLab) -> None:
+def test_joiner_behind_nat_claims_success_but_never_gets_ready(hosts: list[Host]) -> None:
     """The other half of the AWS case: the leader sees the joiner's NAT address, tells it to run
     dqlite there, the joiner cannot bind it; join.py still reports success."""
-    h1, h4 = lab.hosts[0], lab.hosts[3]
+    h1, h4 = hosts[0], hosts[3]
     left = h4.run(["microk8s", "leave"])  # h4 was a worker: it resets itself only
     assert left.rc == 0, left.explain()
     assert left.stdout.startswith("Configuring services.\nGenerating new cluster certificates.\n")
     assert _members(h4) == [("127.0.0.1:19001", "voter")]
     nat = "203.0.113.60"
-    h4.ns(
+    h4.net(
         "iptables", "-t", "nat", "-A", "POSTROUTING", "-d", h1.ip, "-j", "SNAT", "--to-source", nat
     )
-    h1.ns("ip", "route", "add", f"{nat}/32", "via", h4.ip)
+    h1.net("ip", "route", "add", f"{nat}/32", "via", h4.ip)
     token = "behind-nat-token-0123456789abcdef"
     assert h1.run(["microk8s", "add-node", "--token", token]).rc == 0
     joined = h4.run(["microk8s", "join", f"{h1.ip}:25000/{token}"])
