@@ -1,4 +1,5 @@
-"""`microk8s kubectl`: only what the project uses, `get nodes` and `delete node`, as kubectl prints.
+"""`microk8s kubectl`: only what the project uses, as kubectl prints: `get nodes`, `delete node`,
+`get|patch felixconfiguration` (kubectl_felix.py).
 
 The wrapper (microk8s-resources/wrappers/microk8s-kubectl.wrapper) answers a worker with a
 sentence and exit 0, and a stopped node with utils.sh exit_if_stopped. Table output follows
@@ -16,7 +17,7 @@ import sys
 import time
 from typing import Any
 
-from . import common, service
+from . import common, felix, kubectl_felix, service
 
 REFUSED = (
     "The connection to the server 127.0.0.1:16443 was refused"
@@ -161,6 +162,34 @@ def get_nodes(names: list[str], output: str, headers: bool, nodes: list[dict[str
     return 1 if missing else 0
 
 
+def felix_command(
+    positional: list[str],
+    output: str,
+    headers: bool,
+    patch_kind: str,
+    patch_text: str | None,
+    argv: list[str],
+) -> None:
+    verb, names = positional[0], positional[2:]
+    get_outputs = ("", "json", "yaml", "name")
+    if not (
+        (verb == "get" and (output in get_outputs or output.startswith("jsonpath=")))
+        or (verb == "patch" and output == "")
+    ) or (verb == "get" and patch_text is not None):
+        common.die(
+            f"error: the microk8s stand-in's kubectl does not implement: {' '.join(argv)}",
+            1,
+            err=True,
+        )
+    current = service.status()
+    if current is None or not current["ready"]:
+        common.die(REFUSED, 1, err=True)
+    if verb == "get":
+        sys.exit(kubectl_felix.get(names, output, headers, current))
+    submit = kubectl_felix.submit_change
+    sys.exit(kubectl_felix.patch(names, patch_kind, patch_text, submit, current))
+
+
 def main(argv: list[str]) -> None:
     if common.is_worker():
         print(
@@ -172,9 +201,18 @@ def main(argv: list[str]) -> None:
     if "--kubeconfig" not in " ".join(argv):
         common.exit_if_no_permissions()
     output, headers, positional = "", True, []
+    patch_kind, patch_text = "strategic", None
     args = iter(argv)
     for arg in args:
-        if arg in ("-o", "--output"):
+        if arg in ("-p", "--patch"):
+            patch_text = next(args, None)
+        elif arg.startswith(("-p=", "--patch=")):
+            patch_text = arg.split("=", 1)[1]
+        elif arg == "--type":
+            patch_kind = next(args, "")
+        elif arg.startswith("--type="):
+            patch_kind = arg.split("=", 1)[1]
+        elif arg in ("-o", "--output"):
             output = next(args, "")
         elif arg.startswith(("-o=", "--output=")):
             output = arg.split("=", 1)[1]
@@ -184,8 +222,11 @@ def main(argv: list[str]) -> None:
             headers = False
         else:
             positional.append(arg)
+    if len(positional) >= 2 and positional[1].lower() in felix.NAMES:
+        felix_command(positional, output, headers, patch_kind, patch_text, argv)
     supported = (
-        len(positional) >= 2
+        patch_text is None
+        and len(positional) >= 2
         and positional[0] in ("get", "delete")
         and positional[1] in ("nodes", "node", "no")
     )

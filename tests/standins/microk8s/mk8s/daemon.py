@@ -20,7 +20,19 @@ import threading
 import time
 from typing import Any
 
-from . import agent, certs, identity, local_api, membership, paths, roles, store, tokens, wire
+from . import (
+    agent,
+    certs,
+    felix,
+    identity,
+    local_api,
+    membership,
+    paths,
+    roles,
+    store,
+    tokens,
+    wire,
+)
 
 WARMUP_SECONDS = 0.5  # the real API server needs tens of seconds; this is long enough to be seen
 PROBE_INTERVAL = 0.5
@@ -197,6 +209,7 @@ class Daemon:
             "nodes": nodes,
             "addons": cluster["addons"],
             "cluster_id": cluster["cluster_id"],
+            "felix": felix.current(cluster),
         }
 
     # ---- liveness --------------------------------------------------------------------------

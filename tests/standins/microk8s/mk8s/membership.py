@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from . import roles, store
+from . import felix, roles, store
 
 
 class ChangeError(Exception):
@@ -59,6 +59,12 @@ def apply(cluster: dict[str, Any], op: dict[str, Any], online: set[str], me: str
         else:
             enabled.discard(op["name"])
         new["addons"] = sorted(enabled)
+    elif kind == "patch_felix":
+        # The API server applies a merge patch to what it stores at that moment.
+        try:
+            new["felix"], _ = felix.patched(felix.current(new), op["patch"])
+        except felix.Invalid as err:
+            raise ChangeError(str(err)) from err
     elif kind == "noop":
         pass
     else:
