@@ -52,6 +52,17 @@ resource "aws_default_security_group" "default" {
     cidr_blocks = ["0.0.0.0/0"]
   }
 
+  dynamic "ingress" {
+    for_each = var.public_api ? [16443] : []
+    content {
+      description = "Kubernetes API, open to the internet because public_api = true"
+      protocol    = "tcp"
+      from_port   = ingress.value
+      to_port     = ingress.value
+      cidr_blocks = ["0.0.0.0/0"]
+    }
+  }
+
   ingress {
     description = "Everything between members of this group (AWS nodes talking privately)"
     protocol    = "-1"

@@ -17,6 +17,25 @@ variable "cluster_name" {
   }
 }
 
+variable "encryption" {
+  description = "How traffic between nodes is encrypted: \"mesh\" (a WireGuard mesh under the cluster; works across clouds and through AWS's 1:1 NAT), \"calico-wireguard\" (Calico's own WireGuard; no node may be behind NAT) or \"none\" (all nodes on one provider). Fixed for the cluster's life: nodes pin their addresses when they join."
+  type        = string
+  default     = "mesh"
+  nullable    = false
+
+  validation {
+    condition     = contains(["mesh", "calico-wireguard", "none"], var.encryption)
+    error_message = "encryption must be \"mesh\", \"calico-wireguard\" or \"none\"."
+  }
+}
+
+variable "public_api" {
+  description = "Open the Kubernetes API (16443/tcp) to the internet. Off, it answers on the nodes and over the mesh only; SSH and WireGuard are always open."
+  type        = bool
+  default     = false
+  nullable    = false
+}
+
 variable "digitalocean" {
   description = "DigitalOcean droplets: nodes (count, 0 = none), size slug, region slug, image slug."
   type = object({

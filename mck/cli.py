@@ -3,6 +3,7 @@ turns an MckError into one red line and its exit code."""
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import click
 
 from mck import __version__
 from mck.converge import Settings, converge, destroy
+from mck.encryption import MODES
 from mck.errors import EXIT_USAGE, MckError
 from mck.report import Ui
 
@@ -24,12 +26,26 @@ from mck.report import Ui
     envvar="MCK_PROJECT",
     help="Project directory holding instances.tf, main.yml and roles/.",
 )
+@click.option(
+    "--encryption",
+    type=click.Choice(MODES),
+    envvar="MCK_ENCRYPTION",
+    help="How nodes encrypt traffic between them (default: the `encryption` variable in "
+    "instances.tf, itself mesh by default). Fixed for a cluster's life.",
+)
 @click.option("--destroy", "do_destroy", is_flag=True, help="Tear everything down.")
 @click.option("-y", "--yes", is_flag=True, help="Do not ask for confirmation (for scripts).")
 @click.option("-v", "--verbose", count=True, help="More ansible output (-v, -vv, …).")
 @click.version_option(__version__, prog_name="mck")
 @click.pass_context
-def main(ctx: click.Context, project: Path, do_destroy: bool, yes: bool, verbose: int) -> None:
+def main(
+    ctx: click.Context,
+    project: Path,
+    encryption: str | None,
+    do_destroy: bool,
+    yes: bool,
+    verbose: int,
+) -> None:
     """Converge the cluster described by the project's OpenTofu files.
 
     With no command: create or update the VMs, configure every node, and form or grow one
@@ -37,7 +53,11 @@ def main(ctx: click.Context, project: Path, do_destroy: bool, yes: bool, verbose
     """
     if ctx.invoked_subcommand is not None:
         return
-    settings = Settings(project=project, verbosity=verbose)
+    env = dict(os.environ)
+    if encryption:
+        # Through tofu's own variable, so the HCL (and its validation) sees the same choice.
+        env["TF_VAR_encryption"] = encryption
+    settings = Settings(project=project, env=env, verbosity=verbose)
     ui = Ui()
     if do_destroy:
         _confirm_destroy(project, yes)

@@ -15,12 +15,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mck import cluster, known_hosts, mesh
+from mck import cluster, encryption, known_hosts, mesh
 from mck.ansible import PLAYBOOKS, Ansible, PlayResult
 from mck.errors import ClusterError, MckError, UsageError
-from mck.inventory import render, write_atomic
-from mck.nodes import Node, NodeChanges, nodes_from_state, planned_changes
-from mck.preflight import cluster_name, preflight
+from mck.inventory import previous_setting, render, write_atomic
+from mck.nodes import Node, NodeChanges, nodes_from_state, planned_changes, planned_nodes
+from mck.preflight import cluster_name, flag, preflight, variable
 from mck.report import Ui, table
 from mck.tofu import Tofu, find_binary
 
@@ -51,6 +51,9 @@ def converge(settings: Settings, ui: Ui) -> Outcome:
     # preflight: nothing runs before every problem in the input is known.
     ui.phase("preflight", str(project))
     config = preflight(project, settings.env)
+    mode = str(variable(project, config, settings.env, "encryption") or encryption.DEFAULT)
+    public_api = flag(variable(project, config, settings.env, "public_api"))
+    previous_inventory = _read(project / "inventory")
     tofu = _tofu(settings, ui)
     ansible = Ansible(project, echo=ui.write, verbosity=settings.verbosity)
     state_dir = project / STATE_DIR
@@ -63,7 +66,11 @@ def converge(settings: Settings, ui: Ui) -> Outcome:
     planfile = state_dir / "converge.tfplan"
     try:
         has_changes = tofu.plan(planfile)
-        changes = planned_changes(tofu.show_json(planfile)) if has_changes else NodeChanges()
+        plan_json = tofu.show_json(planfile)
+        # encryption: a choice these nodes cannot use is refused before anything changes.
+        previous_mode = previous_setting(previous_inventory, "mck_encryption")
+        encryption.check(mode, planned_nodes(plan_json), previous=previous_mode)
+        changes = planned_changes(plan_json) if has_changes else NodeChanges()
 
         # provision: apply exactly the plan that was shown.
         if has_changes:
@@ -85,7 +92,14 @@ def converge(settings: Settings, ui: Ui) -> Outcome:
     known_hosts.forget(state_dir / "known_hosts", [n.public_ip for n in nodes if n.name in fresh])
 
     # inventory: rendered from the state, written atomically, with every node's mesh address.
-    mesh_ips = write_inventory(project, nodes, cluster_name(project, config, settings.env))
+    mesh_ips = write_inventory(
+        project,
+        nodes,
+        previous_inventory,
+        name=cluster_name(project, config, settings.env),
+        encryption=mode,
+        public_api=public_api,
+    )
 
     # configure: the site playbook, the same one a user can run by hand.
     ui.phase("configure", f"ansible-playbook main.yml on {len(nodes)} nodes")
@@ -96,14 +110,16 @@ def converge(settings: Settings, ui: Ui) -> Outcome:
 
     # cluster: probe every node at once, plan (pure), then act one join at a time.
     ui.phase("cluster", "probing microk8s on every node")
-    # The cluster lives on the WireGuard mesh, whose addresses are bound on every node (wg0),
-    # NAT'd ones included: that is what lets an AWS node lead or join.
-    probes = probe(ansible, nodes, mesh_ips)
-    plan = cluster.plan(probes, nat_ok=True)
+    # With the mesh the cluster lives on WireGuard addresses, bound on every node (wg0), NAT'd
+    # ones included: that is what lets an AWS node lead or join. Without it, public addresses.
+    on_mesh = mode == "mesh"
+    cluster_ips = mesh_ips if on_mesh else {}
+    probes = probe(ansible, nodes, cluster_ips)
+    plan = cluster.plan(probes, nat_ok=on_mesh)
     joined = _join(ansible, plan, ui)
     if joined:
-        probes = probe(ansible, nodes, mesh_ips)
-        plan = cluster.plan(probes, nat_ok=True)
+        probes = probe(ansible, nodes, cluster_ips)
+        plan = cluster.plan(probes, nat_ok=on_mesh)
 
     # report: one table, then every problem that is left.
     ui.phase("report")
@@ -137,20 +153,39 @@ def destroy(settings: Settings, ui: Ui) -> None:
     ui.say("all resources destroyed; removed inventory and .mck/")
 
 
-def write_inventory(project: Path, nodes: list[Node], name: str) -> dict[str, str]:
+def write_inventory(
+    project: Path,
+    nodes: list[Node],
+    previous: str,
+    *,
+    name: str,
+    encryption: str,
+    public_api: bool,
+) -> dict[str, str]:
     """Write the inventory; returns node name -> mesh address. Addresses come back from the
-    inventory written last time, so a live node keeps its address whatever else changes."""
-    path = project / "inventory"
+    inventory written last time (`previous`), so a live node keeps its address whatever else
+    changes."""
+    mesh_ips = mesh.allocate([n.name for n in nodes], mesh.previous_from_inventory(previous))
+    text = render(
+        nodes,
+        template=project / "templates" / "inventory.j2",
+        cluster_name=name,
+        mesh_ips=mesh_ips,
+        encryption=encryption,
+        public_api=public_api,
+    )
+    write_atomic(project / "inventory", text)
+    return mesh_ips
+
+
+def _read(path: Path) -> str:
+    """A generated file's text, or "" when there is none yet."""
     try:
-        previous = mesh.previous_from_inventory(path.read_text(encoding="utf-8"))
+        return path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        previous = {}
+        return ""
     except OSError as exc:
         raise MckError(f"cannot read {path}: {exc.strerror}") from exc
-    mesh_ips = mesh.allocate([n.name for n in nodes], previous)
-    template = project / "templates" / "inventory.j2"
-    write_atomic(path, render(nodes, template=template, cluster_name=name, mesh_ips=mesh_ips))
-    return mesh_ips
 
 
 def probe(ansible: Ansible, nodes: list[Node], mesh_ips: Mapping[str, str]) -> list[cluster.Probe]:

@@ -20,7 +20,13 @@ _INI_VALUE = re.compile(r"[A-Za-z0-9._:-]+")
 
 
 def render(
-    nodes: list[Node], *, template: Path, cluster_name: str, mesh_ips: Mapping[str, str]
+    nodes: list[Node],
+    *,
+    template: Path,
+    cluster_name: str,
+    mesh_ips: Mapping[str, str],
+    encryption: str = "mesh",
+    public_api: bool = False,
 ) -> str:
     """The inventory text: one group per cloud (empty ones left out), all of them in `k8s`.
     `mesh_ips` maps every node's name to its WireGuard mesh address (see mck/mesh.py)."""
@@ -39,7 +45,11 @@ def render(
     )
     try:
         return env.get_template(template.name).render(
-            groups=_groups(nodes), cluster_name=cluster_name, mesh_ips=mesh_ips
+            groups=_groups(nodes),
+            cluster_name=cluster_name,
+            mesh_ips=mesh_ips,
+            encryption=encryption,
+            public_api=public_api,
         )
     except jinja2.TemplateNotFound:
         raise MckError(
@@ -47,6 +57,19 @@ def render(
         ) from None
     except jinja2.TemplateError as exc:
         raise MckError(f"cannot render {template}: {exc.message}: fix the template") from exc
+
+
+def previous_setting(text: str, name: str) -> str | None:
+    """A cluster-wide setting (`[all:vars]` line `name=value`) from the inventory written last
+    time: what the running cluster was built with."""
+    in_vars = False
+    for line in text.splitlines():
+        line = line.strip()
+        if line.startswith("["):
+            in_vars = line == "[all:vars]"
+        elif in_vars and line.startswith(f"{name}="):
+            return line.split("=", 1)[1]
+    return None
 
 
 def write_atomic(path: Path, text: str) -> None:

@@ -145,10 +145,22 @@ def missing_credentials(project: Path, config: Config, env: Mapping[str, str]) -
     return sorted(missing)
 
 
+def variable(project: Path, config: Config, env: Mapping[str, str], name: str) -> Any:
+    """A root variable's value as tofu will see it: TF_VAR_ env, then tfvars, then its default
+    (None when it has none)."""
+    if env.get(f"TF_VAR_{name}"):
+        return env[f"TF_VAR_{name}"]
+    given = tfvars_values(project)
+    return given[name] if given.get(name) is not None else config.defaults.get(name)
+
+
 def cluster_name(project: Path, config: Config, env: Mapping[str, str]) -> str:
-    """The cluster's name as tofu will see it: TF_VAR_ env, tfvars, then the default."""
-    value = env.get("TF_VAR_cluster_name") or tfvars_values(project).get("cluster_name")
-    return str(value or config.defaults.get("cluster_name") or "mck-k8s")
+    return str(variable(project, config, env, "cluster_name") or "mck-k8s")
+
+
+def flag(value: Any) -> bool:
+    """A bool variable from any of its sources: HCL/tfvars give True/False, TF_VAR_ a string."""
+    return value is True or str(value).strip().lower() == "true"
 
 
 def preflight(project: Path, env: Mapping[str, str]) -> Config:
