@@ -102,6 +102,47 @@ def test_four_nodes_on_three_clouds_form_one_cluster_on_the_mesh(project: Projec
     assert re.search(r"mck-k8s-aws-1\s+aws\s+\S+ \(NAT\)\s+\w+\s+yes", run.stderr), run.stderr
 
 
+# Tries every ip:port on argv at once and prints each as "ip:port open|closed". A dropped
+# packet (the firewall's default) shows as a timeout, hence the threads.
+PORTS = (
+    "import socket, sys\n"
+    "from concurrent.futures import ThreadPoolExecutor\n"
+    "def state(target):\n"
+    "    ip, port = target.rsplit(':', 1)\n"
+    "    try:\n"
+    "        socket.create_connection((ip, int(port)), 2).close()\n"
+    "        return target + ' open'\n"
+    "    except OSError:\n"
+    "        return target + ' closed'\n"
+    "with ThreadPoolExecutor(32) as pool:\n"
+    "    print('\\n'.join(pool.map(state, sys.argv[1:])))\n"
+)
+CLUSTER_PORTS = (25000, 19001, 10250, 16443)
+
+
+def _port_states(host: Any, targets: list[str]) -> dict[str, str]:
+    out = host.run(["/usr/bin/python3", "-c", PORTS, *targets], timeout=60).stdout
+    return dict(line.split(" ") for line in out.splitlines())
+
+
+def test_cluster_ports_are_closed_to_the_world_and_open_over_the_mesh(project: Project) -> None:
+    ips = _mesh_ips(project)
+    outsider = project.lab.create_host("linode", "mesh-outsider", [project.lab.ssh_pubkey])
+    try:
+        public = [f"{project.lab.host(n).public_ip}:{p}" for n in FIRST for p in CLUSTER_PORTS]
+        states = _port_states(outsider, [*public, f"{project.lab.host(FIRST[0]).public_ip}:22"])
+        assert {t for t, state in states.items() if state == "open"} == {
+            f"{project.lab.host(FIRST[0]).public_ip}:22"
+        }, states
+    finally:
+        project.lab.delete_host(outsider.id)
+    # Members reach each other's cluster ports over wg0 (16443 included: it is only closed to
+    # the internet, public_api being off).
+    member = project.lab.host("mck-k8s-do-0")
+    mesh = [f"{ips[n]}:{p}" for n in FIRST if n != "mck-k8s-do-0" for p in CLUSTER_PORTS]
+    assert set(_port_states(member, mesh).values()) == {"open"}
+
+
 def test_second_converge_changes_nothing(project: Project) -> None:
     before = {name: _tunnel(project, name) for name in FIRST}
     run = project.mck()
