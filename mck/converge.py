@@ -120,6 +120,8 @@ def converge(settings: Settings, ui: Ui) -> Outcome:
     if joined:
         probes = probe(ansible, nodes, cluster_ips)
         plan = cluster.plan(probes, nat_ok=on_mesh)
+    if mode == "calico-wireguard":
+        _enable_calico_wireguard(ansible, plan, ui)
 
     # report: one table, then every problem that is left.
     ui.phase("report")
@@ -238,6 +240,17 @@ def _join(ansible: Ansible, plan: cluster.ClusterPlan, ui: Ui) -> list[str]:
         _raise_for_failures(result, f"joining {join.node.name} to {join.leader.name}")
         joined.append(join.node.name)
     return joined
+
+
+def _enable_calico_wireguard(ansible: Ansible, plan: cluster.ClusterPlan, ui: Ui) -> None:
+    """Calico's WireGuard is cluster state (FelixConfiguration `default`): one member sets it."""
+    if plan.leader is None:
+        return  # no ready member to ask; the plan's problems already say why
+    ui.say(f"enabling Calico WireGuard encryption through {plan.leader.name}")
+    result = ansible.playbook(
+        PLAYBOOKS / "calico_wireguard.yml", extravars={"mck_leader": plan.leader.name}
+    )
+    _raise_for_failures(result, "enabling Calico WireGuard")
 
 
 def _raise_for_failures(result: PlayResult, what: str) -> None:
