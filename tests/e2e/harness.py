@@ -5,6 +5,7 @@ namespace exactly as a user runs it."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -106,3 +107,11 @@ class Project:
 
     def inventory(self) -> str:
         return (self.path / "inventory").read_text()
+
+
+def recap(output: str) -> dict[str, dict[str, int]]:
+    """ansible's PLAY RECAP lines as host -> {ok, changed, unreachable, failed, …}."""
+    counts: dict[str, dict[str, int]] = {}
+    for host, line in re.findall(r"^(\S+)\s+: (ok=.*)$", output, re.MULTILINE):
+        counts[host] = {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", line)}
+    return counts

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.harness import Project
+from tests.e2e.harness import Project, recap
 
 pytestmark = pytest.mark.lab
 
@@ -36,13 +36,6 @@ def _felix(project: Project, name: str) -> dict[str, Any]:
     return obj
 
 
-def _recap(output: str) -> dict[str, dict[str, int]]:
-    recap = {}
-    for host, counts in re.findall(r"^(\S+)\s+: (ok=.*)$", output, re.MULTILINE):
-        recap[host] = {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", counts)}
-    return recap
-
-
 def test_calico_wireguard_is_enabled_cluster_wide(project: Project) -> None:
     run = project.mck(*FLAG)
     assert run.rc == 0, run.explain()
@@ -60,9 +53,9 @@ def test_second_converge_changes_nothing(project: Project) -> None:
     run = project.mck(*FLAG)
     assert run.rc == 0, run.explain()
     assert "==> provision: no changes" in run.stderr
-    recap = _recap(run.stderr)
-    assert set(recap) == set(NAMES), run.stderr
-    assert all(counts["changed"] == 0 for counts in recap.values()), recap
+    counts = recap(run.stderr)
+    assert set(counts) == set(NAMES), run.stderr
+    assert all(c["changed"] == 0 for c in counts.values()), counts
     assert "will join" not in run.stderr
     # Not patched again: a patch that changes the object bumps its resourceVersion.
     assert _felix(project, "mck-k8s-do-0")["metadata"]["resourceVersion"] == before

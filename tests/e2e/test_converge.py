@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from mck import mesh
-from tests.e2e.harness import Project
+from tests.e2e.harness import Project, recap
 
 pytestmark = pytest.mark.lab
 
@@ -27,13 +27,6 @@ def _members(project: Project, node: str) -> list[tuple[str, str]]:
     """(address, role) pairs the microk8s stand-in on `node` reports."""
     status = project.lab.host(node).run(["/snap/bin/microk8s", "status", "--format", "yaml"]).stdout
     return re.findall(r"address: ([\d.]+):19001\s+role: (\w+)", status)
-
-
-def _recap(output: str) -> dict[str, dict[str, int]]:
-    recap = {}
-    for host, counts in re.findall(r"^(\S+)\s+: (ok=.*)$", output, re.MULTILINE):
-        recap[host] = {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", counts)}
-    return recap
 
 
 NAMES = ["mck-k8s-do-0", "mck-k8s-do-1", "mck-k8s-linode-0"]
@@ -64,16 +57,16 @@ def test_inventory_drives_ansible_playbook_by_hand(project: Project) -> None:
     assert "token" not in inventory.lower()
     run = project.run(["ansible-playbook", "main.yml", "-i", "inventory"])
     assert run.rc == 0, run.explain()
-    assert set(_recap(run.stdout)) == set(NAMES)
+    assert set(recap(run.stdout)) == set(NAMES)
 
 
 def test_second_converge_changes_nothing(project: Project) -> None:
     run = project.mck()
     assert run.rc == 0, run.explain()
     assert "==> provision: no changes" in run.stderr
-    recap = _recap(run.stderr)
-    assert set(recap) == set(NAMES), run.stderr
-    assert all(counts["changed"] == 0 for counts in recap.values()), recap
+    counts = recap(run.stderr)
+    assert set(counts) == set(NAMES), run.stderr
+    assert all(c["changed"] == 0 for c in counts.values()), counts
     assert "will join" not in run.stderr
 
 

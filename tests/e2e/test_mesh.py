@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from mck import mesh
-from tests.e2e.harness import Project
+from tests.e2e.harness import Project, recap
 
 pytestmark = pytest.mark.lab
 
@@ -58,13 +58,6 @@ def _tunnel(project: Project, node: str) -> tuple[str, str]:
     link = host.run(["ip", "-o", "link", "show", "dev", "wg0"]).stdout
     pid = host.run(["pgrep", "-x", "wireguard-go"]).stdout.strip()
     return link.split(":")[0], pid
-
-
-def _recap(output: str) -> dict[str, dict[str, int]]:
-    recap = {}
-    for host, counts in re.findall(r"^(\S+)\s+: (ok=.*)$", output, re.MULTILINE):
-        recap[host] = {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", counts)}
-    return recap
 
 
 def _check_mesh(project: Project, names: list[str]) -> None:
@@ -147,9 +140,9 @@ def test_second_converge_changes_nothing(project: Project) -> None:
     before = {name: _tunnel(project, name) for name in FIRST}
     run = project.mck()
     assert run.rc == 0, run.explain()
-    recap = _recap(run.stderr)
-    assert set(recap) == set(FIRST), run.stderr
-    assert all(counts["changed"] == 0 for counts in recap.values()), recap
+    counts = recap(run.stderr)
+    assert set(counts) == set(FIRST), run.stderr
+    assert all(c["changed"] == 0 for c in counts.values()), counts
     assert "will join" not in run.stderr
     assert {name: _tunnel(project, name) for name in FIRST} == before
 
