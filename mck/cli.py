@@ -3,6 +3,7 @@ turns an MckError into one red line and its exit code."""
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from pathlib import Path
@@ -10,10 +11,11 @@ from pathlib import Path
 import click
 
 from mck import __version__
-from mck.converge import Settings, converge, destroy
+from mck.converge import Settings, converge, destroy, status
 from mck.encryption import MODES
-from mck.errors import EXIT_USAGE, MckError
+from mck.errors import EXIT_UNHEALTHY, EXIT_USAGE, MckError
 from mck.report import Ui
+from mck.status import render_table
 
 
 @click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
@@ -64,6 +66,33 @@ def main(
         _run(lambda: destroy(settings, ui), ui)
     else:
         _run(lambda: converge(settings, ui), ui)
+
+
+@main.command("status")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON on stdout.")
+@click.pass_context
+def status_command(ctx: click.Context, as_json: bool) -> None:
+    """Probe every node once and show name, cloud, addresses, role and readiness.
+
+    Changes nothing. Exit 0 when every node is in the cluster and ready, 3 otherwise.
+    """
+    settings = Settings(project=ctx.parent.params["project"] if ctx.parent else Path("."))
+    ui = Ui()
+    report = None
+
+    def run() -> None:
+        nonlocal report
+        report = status(settings)
+
+    _run(run, ui)
+    assert report is not None
+    if as_json:
+        click.echo(json.dumps(report.to_json(), indent=2))
+    else:
+        click.echo(render_table(report.nodes))
+        for problem in report.problems:
+            ui.error(problem)
+    sys.exit(0 if report.healthy else EXIT_UNHEALTHY)
 
 
 def _confirm_destroy(project: Path, yes: bool) -> None:

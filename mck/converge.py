@@ -2,8 +2,8 @@
 
 preflight → plan → provision → nodes → inventory → configure → cluster → report
 
-and `destroy`. Each step is a small function; the only I/O they do goes through the modules
-that own it (tofu, ansible, inventory). Nothing here knows about click.
+and `destroy` and `status`. Each step is a small function; the only I/O they do goes through
+the modules that own it (tofu, ansible, inventory). Nothing here knows about click.
 """
 
 from __future__ import annotations
@@ -20,8 +20,9 @@ from mck.ansible import PLAYBOOKS, Ansible, PlayResult
 from mck.errors import ClusterError, MckError, UsageError
 from mck.inventory import previous_setting, render, write_atomic
 from mck.nodes import Node, NodeChanges, nodes_from_state, planned_changes, planned_nodes
-from mck.preflight import cluster_name, flag, preflight, variable
-from mck.report import Ui, table
+from mck.preflight import check_project, cluster_name, flag, preflight, read_config, variable
+from mck.report import Ui
+from mck.status import Report, node_statuses, problems, render_table
 from mck.tofu import Tofu, find_binary
 
 STATE_DIR = ".mck"  # project-local, generated: plan file, known_hosts, ssh control sockets
@@ -125,7 +126,7 @@ def converge(settings: Settings, ui: Ui) -> Outcome:
 
     # report: one table, then every problem that is left.
     ui.phase("report")
-    ui.say(summary(nodes, probes))
+    ui.say(render_table(node_statuses(nodes, probes, cluster_ips)))
     outcome = Outcome(nodes, changes, joined, plan, probes)
     if plan.problems:
         for problem in plan.problems:
@@ -153,6 +154,34 @@ def destroy(settings: Settings, ui: Ui) -> None:
         else:
             path.unlink(missing_ok=True)
     ui.say("all resources destroyed; removed inventory and .mck/")
+
+
+def status(settings: Settings) -> Report:
+    """Every node in the state, probed at once; changes nothing. Needs the inventory a converge
+    wrote (its mesh addresses and encryption are what the cluster was built with)."""
+    project = settings.project.resolve()
+    check_project(project)
+    config = read_config(project)
+    inventory = _read(project / "inventory")
+    if not inventory:
+        raise UsageError(f"{project} has no inventory yet: run mck to converge first")
+    tofu = _tofu(settings, Ui())
+    if tofu.needs_init():
+        tofu.init()
+    nodes = nodes_from_state(tofu.show_json())
+    if not nodes:
+        raise UsageError("the state has no nodes: run mck to converge first")
+    mode = previous_setting(inventory, "mck_encryption") or encryption.DEFAULT
+    on_mesh = mode == "mesh"
+    cluster_ips = mesh.previous_from_inventory(inventory) if on_mesh else {}
+    probes = probe(Ansible(project), nodes, cluster_ips)
+    plan = cluster.plan(probes, nat_ok=on_mesh)
+    return Report(
+        cluster=cluster_name(project, config, settings.env),
+        encryption=mode,
+        nodes=node_statuses(nodes, probes, cluster_ips),
+        problems=problems(plan),
+    )
 
 
 def write_inventory(
@@ -269,44 +298,6 @@ def _raise_for_failures(result: PlayResult, what: str) -> None:
 def _unreachable(result: PlayResult, host: str) -> bool:
     stats = result.hosts.get(host)
     return stats is not None and stats.unreachable
-
-
-def summary(nodes: list[Node], probes: list[cluster.Probe]) -> str:
-    by_name = {p.node.name: p for p in probes}
-    rows = []
-    for node in nodes:
-        p = by_name.get(node.name)
-        rows.append(
-            [
-                node.name,
-                node.cloud,
-                node.public_ip + (" (NAT)" if node.nat else ""),
-                _role(node, p),
-                _ready(p),
-            ]
-        )
-    return table(["NODE", "CLOUD", "ADDRESS", "ROLE", "READY"], rows)
-
-
-def _role(node: Node, p: cluster.Probe | None) -> str:
-    if p is None or p.status is None:
-        return "-"
-    if p.status.state == "worker":
-        return "worker"
-    addresses = {node.public_ip, node.private_ip, p.cluster_ip}
-    for member in p.status.members:
-        if member.address in addresses:
-            return member.role
-    if len(p.status.members) <= 1:
-        return "single" if p.status.state == "ready" else "-"
-    return "?"
-
-
-def _ready(p: cluster.Probe | None) -> str:
-    if p is None or not p.reachable:
-        return "unreachable"
-    assert p.status is not None
-    return "yes" if p.status.state in ("ready", "worker") else p.status.state.replace("_", " ")
 
 
 def _describe(changes: NodeChanges) -> str:

@@ -6,6 +6,7 @@ left), which keeps the tier lean: one fresh cluster for the whole file.
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -47,7 +48,8 @@ def test_fresh_converge_forms_one_cluster_of_three_voters(project: Project) -> N
             ip = mesh_ips[other]  # nodes are named by their WireGuard mesh address
             assert re.search(rf"^{re.escape(ip)}\s+{other}\b", hosts_file, re.MULTILINE), hosts_file
     assert "ansible-playbook main.yml -i inventory" in run.stderr
-    assert re.search(r"mck-k8s-linode-0\s+linode\s+198\.51\.100\.\d+\s+voter\s+yes", run.stderr)
+    row = r"mck-k8s-linode-0\s+linode\s+198\.51\.100\.\d+\s+10\.77\.0\.\d+\s+voter\s+yes"
+    assert re.search(row, run.stderr), run.stderr
 
 
 def test_inventory_drives_ansible_playbook_by_hand(project: Project) -> None:
@@ -84,6 +86,32 @@ def test_growing_creates_only_the_new_vms_and_joins_them(project: Project) -> No
     members = _members(project, "mck-k8s-linode-1")
     assert len(members) == 5, members
     assert sorted(role for _, role in members) == ["standby", "standby", "voter", "voter", "voter"]
+
+
+def test_status_reports_every_node_as_json_and_a_dead_one_fails_it(project: Project) -> None:
+    run = project.mck("status", "--json")
+    assert run.rc == 0, run.explain()
+    report = json.loads(run.stdout)
+    assert report["schema"] == 1 and report["healthy"] is True and report["problems"] == []
+    assert report["cluster"] == "mck-k8s" and report["encryption"] == "mesh"
+    nodes = {n["name"]: n for n in report["nodes"]}
+    assert sorted(nodes) == sorted([*NAMES, "mck-k8s-do-2", "mck-k8s-linode-1"])
+    for node in nodes.values():
+        assert set(node) == {
+            "name", "cloud", "public_ip", "private_ip", "mesh_ip", "nat",
+            "reachable", "role", "ready", "state", "message",
+        }  # fmt: skip
+        assert node["reachable"] is True and node["ready"] is True and node["state"] == "ready"
+        assert node["role"] in ("voter", "standby")
+        assert node["mesh_ip"].startswith("10.77.")
+
+    # A VM dies under the cloud's feet: status says which, and fails.
+    dead = project.lab.host("mck-k8s-linode-1")
+    project.lab.kill_host(dead.id)
+    run = project.mck("status")
+    assert run.rc == 3, run.explain()
+    assert re.search(r"^mck-k8s-linode-1\s+linode\s+.*\sunreachable$", run.stdout, re.M), run.stdout
+    assert "mck-k8s-linode-1" in run.stderr  # the problem line names it
 
 
 def test_destroy_removes_every_vm_and_generated_file(project: Project) -> None:

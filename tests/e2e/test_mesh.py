@@ -92,7 +92,9 @@ def test_four_nodes_on_three_clouds_form_one_cluster_on_the_mesh(project: Projec
         assert sorted(_members(project, name)) == sorted(ips.values()), name
         hosts_file = project.lab.host(name).read_file("/etc/hosts")
         assert re.search(rf"^{re.escape(ips['mck-k8s-aws-1'])}\s+mck-k8s-aws-1$", hosts_file, re.M)
-    assert re.search(r"mck-k8s-aws-1\s+aws\s+\S+ \(NAT\)\s+\w+\s+yes", run.stderr), run.stderr
+    assert re.search(r"mck-k8s-aws-1\s+aws\s+\S+ \(NAT\)\s+10\.77\.\S+\s+\w+\s+yes", run.stderr), (
+        run.stderr
+    )
 
 
 # Tries every ip:port on argv at once and prints each as "ip:port open|closed". A dropped

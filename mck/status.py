@@ -1,0 +1,124 @@
+"""The per-node view of a cluster, built from one probe: the converge summary table and
+`mck status` (as a table, or as JSON on stdout). Pure: no I/O here.
+
+JSON schema (version 1), documented in the README:
+{"schema": 1, "cluster": str, "encryption": str, "healthy": bool, "problems": [str],
+ "nodes": [{"name": str, "cloud": str, "public_ip": str, "private_ip": str|null,
+            "mesh_ip": str|null, "nat": bool, "reachable": bool,
+            "role": "voter"|"standby"|"spare"|"worker"|"single"|"unknown"|null,
+            "ready": bool, "state": str, "message": str|null}]}
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from mck import cluster
+from mck.nodes import Node
+from mck.report import table
+
+SCHEMA = 1
+
+
+@dataclass(frozen=True)
+class NodeStatus:
+    name: str
+    cloud: str
+    public_ip: str
+    private_ip: str | None
+    mesh_ip: str | None
+    nat: bool
+    reachable: bool
+    role: str | None  # voter | standby | spare | worker | single | unknown; None if not known
+    ready: bool
+    state: str  # the probe's: ready, not_ready, stopped, worker, not_installed, unreachable…
+    message: str | None
+
+
+@dataclass(frozen=True)
+class Report:
+    cluster: str
+    encryption: str
+    nodes: tuple[NodeStatus, ...]
+    problems: tuple[str, ...]
+
+    @property
+    def healthy(self) -> bool:
+        return not self.problems and all(n.ready for n in self.nodes)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "schema": SCHEMA,
+            "cluster": self.cluster,
+            "encryption": self.encryption,
+            "healthy": self.healthy,
+            "problems": list(self.problems),
+            "nodes": [asdict(n) for n in self.nodes],
+        }
+
+
+def node_statuses(
+    nodes: list[Node], probes: list[cluster.Probe], mesh_ips: Mapping[str, str]
+) -> tuple[NodeStatus, ...]:
+    by_name = {p.node.name: p for p in probes}
+    return tuple(_status(n, by_name.get(n.name), mesh_ips.get(n.name)) for n in nodes)
+
+
+def problems(plan: cluster.ClusterPlan) -> tuple[str, ...]:
+    """What keeps the cluster from being converged: the planner's problems, and orphans that a
+    converge would join (a status that finds them is not healthy yet)."""
+    waiting = tuple(
+        f"{j.node.name} is not in the cluster yet: run mck to join it to {j.leader.name}"
+        for j in plan.joins
+    )
+    return tuple(p.reason for p in plan.problems) + waiting
+
+
+def render_table(statuses: tuple[NodeStatus, ...]) -> str:
+    rows = [
+        [
+            s.name,
+            s.cloud,
+            s.public_ip + (" (NAT)" if s.nat else ""),
+            s.mesh_ip or "-",
+            s.role or "-",
+            "yes" if s.ready else ("unreachable" if not s.reachable else s.state.replace("_", " ")),
+        ]
+        for s in statuses
+    ]
+    return table(["NODE", "CLOUD", "ADDRESS", "MESH", "ROLE", "READY"], rows)
+
+
+def _status(node: Node, p: cluster.Probe | None, mesh_ip: str | None) -> NodeStatus:
+    reachable = p is not None and p.reachable and p.status is not None
+    state = p.status.state if reachable and p and p.status else "unreachable"
+    message = (p.status.message if p and p.status else None) or (p.error if p else None)
+    return NodeStatus(
+        name=node.name,
+        cloud=node.cloud,
+        public_ip=node.public_ip,
+        private_ip=node.private_ip,
+        mesh_ip=mesh_ip,
+        nat=node.nat,
+        reachable=reachable,
+        role=_role(node, p),
+        ready=state in ("ready", "worker"),
+        state=state,
+        message=message,
+    )
+
+
+def _role(node: Node, p: cluster.Probe | None) -> str | None:
+    if p is None or p.status is None:
+        return None
+    if p.status.state == "worker":
+        return "worker"
+    addresses = {node.public_ip, node.private_ip, p.cluster_ip}
+    for member in p.status.members:
+        if member.address in addresses:
+            return member.role
+    if len(p.status.members) <= 1:
+        return "single" if p.status.state == "ready" else None
+    return "unknown"
