@@ -55,9 +55,6 @@ class PlayResult:
     def ok(self) -> bool:
         return self.rc == 0 and not self.failures
 
-    def changed_hosts(self) -> list[str]:
-        return sorted(h for h, s in self.hosts.items() if s.changed)
-
 
 def redact(text: str, secrets: Iterable[str]) -> str:
     for secret in secrets:

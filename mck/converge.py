@@ -27,7 +27,8 @@ from mck.tofu import Tofu, find_binary
 
 STATE_DIR = ".mck"  # project-local, generated: plan file, known_hosts, ssh control sockets
 JOIN_TOKEN_TTL = 300  # seconds a join token stays valid on the leader
-GENERATED = ("inventory", "kubeconfig", STATE_DIR)
+# What --destroy removes besides the VMs: only files mck itself writes (never a user's own).
+GENERATED = ("inventory", STATE_DIR)
 
 
 @dataclass(frozen=True)
