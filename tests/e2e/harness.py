@@ -56,6 +56,8 @@ class Project:
             "PATH": f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin",
             "HOME": str(path.parent / "home"),
             "LANG": "C.UTF-8",
+            # The mck under test is this checkout's, whatever an editable install points at.
+            "PYTHONPATH": str(REPO),
         }
         (path.parent / "home").mkdir(exist_ok=True)
 
