@@ -1,5 +1,5 @@
 """`microk8s kubectl`: only what the project uses, as kubectl prints: `get nodes`, `delete node`,
-`get|patch felixconfiguration` (kubectl_felix.py).
+`get|patch felixconfiguration` (kubectl_felix.py), `cordon|drain NODE` (kubectl_drain.py).
 
 The wrapper (microk8s-resources/wrappers/microk8s-kubectl.wrapper) answers a worker with a
 sentence and exit 0, and a stopped node with utils.sh exit_if_stopped. Table output follows
@@ -17,7 +17,7 @@ import sys
 import time
 from typing import Any
 
-from . import common, felix, kubectl_felix, service
+from . import common, felix, kubectl_drain, kubectl_felix, service
 
 REFUSED = (
     "The connection to the server 127.0.0.1:16443 was refused"
@@ -87,7 +87,7 @@ def node_object(n: dict[str, Any]) -> dict[str, Any]:
                 f"node.kubernetes.io/{role}": role,
             },
         },
-        "spec": {},
+        "spec": _spec(n),
         "status": {
             "addresses": [
                 {"address": n["internal_ip"], "type": "InternalIP"},
@@ -104,6 +104,13 @@ def node_object(n: dict[str, Any]) -> dict[str, Any]:
             },
         },
     }
+
+
+def _spec(n: dict[str, Any]) -> dict[str, Any]:
+    if not n.get("unschedulable"):
+        return {}
+    # What cordon sets; the taint the node controller adds later is not modelled.
+    return {"unschedulable": True}
 
 
 def get_nodes(names: list[str], output: str, headers: bool, nodes: list[dict[str, Any]]) -> int:
@@ -142,7 +149,8 @@ def get_nodes(names: list[str], output: str, headers: bool, nodes: list[dict[str
         for n in wanted:
             row = [
                 n["name"],
-                "Ready" if n["ready"] else "NotReady",
+                ("Ready" if n["ready"] else "NotReady")
+                + (",SchedulingDisabled" if n.get("unschedulable") else ""),
                 "<none>",
                 human_duration(time.time() - n["created"]),
                 n["version"],
@@ -200,6 +208,11 @@ def main(argv: list[str]) -> None:
     common.exit_if_stopped()
     if "--kubeconfig" not in " ".join(argv):
         common.exit_if_no_permissions()
+    if argv and argv[0] in ("cordon", "drain"):
+        current = service.status()
+        if current is None or not current["ready"]:
+            common.die(REFUSED, 1, err=True)
+        sys.exit(kubectl_drain.main(argv[0], argv[1:], current["nodes"]))
     output, headers, positional = "", True, []
     patch_kind, patch_text = "strategic", None
     args = iter(argv)

@@ -50,6 +50,11 @@ def apply(cluster: dict[str, Any], op: dict[str, Any], online: set[str], me: str
         online.discard(op["address"])
     elif kind == "upsert_node":
         _upsert_node(new, op["node"])
+    elif kind == "cordon_node":
+        node = store.find_node(new, op["name"])
+        if node is None:
+            raise ChangeError(f'nodes "{op["name"]}" not found')
+        node["unschedulable"] = True
     elif kind == "delete_node":
         new["nodes"] = [n for n in new["nodes"] if n["name"] != op["name"]]
     elif kind == "set_addon":
