@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 
 from mck import __version__
-from mck.converge import Settings, converge, destroy, status
+from mck.converge import Settings, converge, destroy, show_plan, status
 from mck.encryption import MODES
 from mck.errors import EXIT_UNHEALTHY, EXIT_USAGE, MckError
 from mck.report import Ui
@@ -93,6 +93,32 @@ def status_command(ctx: click.Context, as_json: bool) -> None:
         for problem in report.problems:
             ui.error(problem)
     sys.exit(0 if report.healthy else EXIT_UNHEALTHY)
+
+
+@main.command("plan")
+@click.pass_context
+def plan_command(ctx: click.Context) -> None:
+    """Show what mck would do: the OpenTofu changes per node and the cluster actions.
+
+    Changes nothing (no apply, no playbook, no inventory write). Exit 0 when mck would go
+    ahead, 2 when it would refuse (e.g. the control plane would lose quorum).
+    """
+    params = ctx.parent.params if ctx.parent else {}
+    env = dict(os.environ)
+    if params.get("encryption"):
+        env["TF_VAR_encryption"] = params["encryption"]
+    settings = Settings(
+        project=params.get("project", Path(".")), env=env, verbosity=params.get("verbose", 0)
+    )
+    ui = Ui()
+    refused = False
+
+    def run() -> None:
+        nonlocal refused
+        refused = show_plan(settings, ui).refused
+
+    _run(run, ui)
+    sys.exit(EXIT_USAGE if refused else 0)
 
 
 def _confirm_destroy(project: Path, yes: bool) -> None:

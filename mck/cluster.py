@@ -207,6 +207,29 @@ def plan(probes: list[Probe], *, nat_ok: bool) -> ClusterPlan:
     )
 
 
+@dataclass(frozen=True)
+class Membership:
+    """One multi-node cluster as the probes report it, for planners beside `plan`."""
+
+    roles: dict[str, str]  # member address -> voter | standby | spare
+    owners: dict[str, Node]  # member address -> its node, for the addresses mck can place
+    reporters: tuple[Probe, ...]  # the probes of the nodes that list it themselves
+
+
+def memberships(probes: list[Probe]) -> list[Membership]:
+    """Every multi-node cluster the probes show, grouped the way `plan` groups them. Pure."""
+    probes = sorted(probes, key=lambda p: name_key(p.node.name))
+    owners = _address_owners(probes)
+    return [
+        Membership(
+            dict(c.roles),
+            {a: owners[a] for a in c.roles if a in owners},
+            tuple(c.reporters),
+        )
+        for c in _clusters(probes, owners)
+    ]
+
+
 def _address_owners(probes: list[Probe]) -> dict[str, Node]:
     """Which node each known address belongs to. Public and cluster addresses are unique;
     private ones can repeat across clouds, so a repeated private address maps to no one."""

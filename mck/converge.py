@@ -1,9 +1,12 @@
 """The converge pipeline, readable top to bottom:
 
-preflight → plan → provision → nodes → inventory → configure → cluster → report
+preflight → plan → [scale-down] → provision → state → inventory → configure → probe → act →
+report
 
-and `destroy` and `status`. Each step is a small function; the only I/O they do goes through
-the modules that own it (tofu, ansible, inventory). Nothing here knows about click.
+and `show_plan` (the first two, changing nothing), `destroy` and `status`. Each `==> name` line
+starts a phase (a benchmark times them by those lines). Each step is a small function; the only
+I/O they do goes through the modules that own it (tofu, ansible, inventory). Nothing here knows
+about click.
 """
 
 from __future__ import annotations
@@ -15,11 +18,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mck import cluster, encryption, known_hosts, mesh
+from mck import cluster, encryption, known_hosts, mesh, preview, scaledown
 from mck.ansible import PLAYBOOKS, Ansible, PlayResult
 from mck.errors import ClusterError, MckError, UsageError
 from mck.inventory import previous_setting, render, write_atomic
-from mck.nodes import Node, NodeChanges, nodes_from_state, planned_changes, planned_nodes
+from mck.nodes import (
+    Node,
+    NodeChanges,
+    PlannedNode,
+    nodes_from_state,
+    planned_changes,
+    planned_nodes,
+)
 from mck.preflight import check_project, cluster_name, flag, preflight, read_config, variable
 from mck.report import Ui
 from mck.status import Report, node_statuses, problems, render_table
@@ -27,6 +37,7 @@ from mck.tofu import Tofu, find_binary
 
 STATE_DIR = ".mck"  # project-local, generated: plan file, known_hosts, ssh control sockets
 JOIN_TOKEN_TTL = 300  # seconds a join token stays valid on the leader
+DRAIN_TIMEOUT = 120  # seconds `kubectl drain` may take to evict a leaving node's pods
 # What --destroy removes besides the VMs: only files mck itself writes (never a user's own).
 GENERATED = ("inventory", STATE_DIR)
 
@@ -45,6 +56,37 @@ class Outcome:
     joined: list[str]
     plan: cluster.ClusterPlan
     probes: list[cluster.Probe]
+    removed: list[str] = field(default_factory=list)  # stale member addresses removed
+
+
+def show_plan(settings: Settings, ui: Ui) -> preview.Preview:
+    """What a converge would do, changing nothing: no apply, no playbook, no inventory write.
+    The saved plan file is deleted again; the state is only read."""
+    project = settings.project.resolve()
+    ui.phase("preflight", str(project))
+    config = preflight(project, settings.env)
+    mode = str(variable(project, config, settings.env, "encryption") or encryption.DEFAULT)
+    inventory = _read(project / "inventory")
+    tofu = _tofu(settings, ui)
+    state_dir = project / STATE_DIR
+    state_dir.mkdir(exist_ok=True)
+    ui.phase("plan", f"{tofu.name} plan")
+    if tofu.needs_init():
+        tofu.init()
+    planfile = state_dir / "plan.tfplan"
+    try:
+        has_changes = tofu.plan(planfile)
+        plan_json = tofu.show_json(planfile)
+    finally:
+        planfile.unlink(missing_ok=True)
+    encryption.check(
+        mode, planned_nodes(plan_json), previous=previous_setting(inventory, "mck_encryption")
+    )
+    changes = planned_changes(plan_json) if has_changes else NodeChanges()
+    shown = _preview(tofu, Ansible(project), changes, planned_nodes(plan_json), inventory, mode)
+    for line in preview.lines(shown):
+        ui.say(line)
+    return shown
 
 
 def converge(settings: Settings, ui: Ui) -> Outcome:
@@ -73,6 +115,18 @@ def converge(settings: Settings, ui: Ui) -> Outcome:
         previous_mode = previous_setting(previous_inventory, "mck_encryption")
         encryption.check(mode, planned_nodes(plan_json), previous=previous_mode)
         changes = planned_changes(plan_json) if has_changes else NodeChanges()
+        # The plan section: the same one `mck plan` prints, from one probe of today's nodes.
+        shown = _preview(tofu, ansible, changes, planned_nodes(plan_json), previous_inventory, mode)
+        for line in preview.lines(shown):
+            ui.say(line)
+        if shown.scale_down.refusal:
+            raise UsageError(shown.scale_down.refusal)
+
+        # scale-down: leaving members go before their VMs, one at a time, through a remaining one.
+        if shown.scale_down.removals:
+            names = ", ".join(r.node.name for r in shown.scale_down.removals)
+            ui.phase("scale-down", f"removing {names} from the cluster")
+            _remove_leaving(ansible, shown.scale_down, ui)
 
         # provision: apply exactly the plan that was shown.
         if has_changes:
@@ -83,7 +137,8 @@ def converge(settings: Settings, ui: Ui) -> Outcome:
     finally:
         planfile.unlink(missing_ok=True)
 
-    # nodes: read back what exists, through the CLI so remote backends work.
+    # state: read back what exists, through the CLI so remote backends work.
+    ui.phase("state", f"{tofu.name} show")
     nodes = nodes_from_state(tofu.show_json())
     if not nodes:
         raise UsageError("the state has no nodes: set at least one node count in instances.tf")
@@ -94,6 +149,7 @@ def converge(settings: Settings, ui: Ui) -> Outcome:
     known_hosts.forget(state_dir / "known_hosts", [n.public_ip for n in nodes if n.name in fresh])
 
     # inventory: rendered from the state, written atomically, with every node's mesh address.
+    ui.phase("inventory", f"{len(nodes)} nodes")
     mesh_ips = write_inventory(
         project,
         nodes,
@@ -110,16 +166,20 @@ def converge(settings: Settings, ui: Ui) -> Outcome:
     ui.say("environment created.  follow-up configuration can be performed with:")
     ui.say("ansible-playbook main.yml -i inventory")
 
-    # cluster: probe every node at once, plan (pure), then act one join at a time.
-    ui.phase("cluster", "probing microk8s on every node")
+    # probe: every node at once, then plan (pure).
+    ui.phase("probe", "microk8s status on every node")
     # With the mesh the cluster lives on WireGuard addresses, bound on every node (wg0), NAT'd
     # ones included: that is what lets an AWS node lead or join. Without it, public addresses.
     on_mesh = mode == "mesh"
     cluster_ips = mesh_ips if on_mesh else {}
     probes = probe(ansible, nodes, cluster_ips)
     plan = cluster.plan(probes, nat_ok=on_mesh)
+
+    # act: remove stale members, then join orphans one at a time.
+    ui.phase("act", "removals and joins")
+    removed = _remove_stale(ansible, plan, ui)
     joined = _join(ansible, plan, ui)
-    if joined:
+    if joined or removed:
         probes = probe(ansible, nodes, cluster_ips)
         plan = cluster.plan(probes, nat_ok=on_mesh)
     if mode == "calico-wireguard":
@@ -128,7 +188,7 @@ def converge(settings: Settings, ui: Ui) -> Outcome:
     # report: one table, then every problem that is left.
     ui.phase("report")
     ui.say(render_table(node_statuses(nodes, probes, cluster_ips)))
-    outcome = Outcome(nodes, changes, joined, plan, probes)
+    outcome = Outcome(nodes, changes, joined, plan, probes, removed)
     if plan.problems:
         for problem in plan.problems:
             ui.error(problem.reason)
@@ -242,6 +302,99 @@ def probe(ansible: Ansible, nodes: list[Node], mesh_ips: Mapping[str, str]) -> l
         status = cluster.parse_status(str(res.get("stdout", "")), rc)
         probes.append(cluster.Probe(node, True, status, None, mesh_ips.get(node.name)))
     return probes
+
+
+def _preview(
+    tofu: Tofu,
+    ansible: Ansible,
+    changes: NodeChanges,
+    planned: list[PlannedNode],
+    inventory: str,
+    mode: str,
+) -> preview.Preview:
+    """Probe the nodes that exist now (read-only, through the inventory the last converge wrote)
+    and plan the cluster actions around the tofu changes."""
+    nodes = nodes_from_state(tofu.show_json())
+    previous_mode = previous_setting(inventory, "mck_encryption") or mode
+    on_mesh = previous_mode == "mesh"
+    now: cluster.ClusterPlan | None = None
+    sd = scaledown.ScaleDown()
+    warnings: tuple[str, ...] = ()
+    if nodes and not inventory:
+        warnings = (
+            "the existing nodes were not probed: there is no inventory from an earlier "
+            "converge; members whose VMs go are removed as stale members afterwards",
+        )
+    elif nodes:
+        cluster_ips = mesh.previous_from_inventory(inventory) if on_mesh else {}
+        probes = probe(ansible, nodes, cluster_ips)
+        now = cluster.plan(probes, nat_ok=on_mesh)
+        leaving = set(changes.destroyed) | set(changes.replaced)
+        sd = scaledown.plan_scale_down(probes, leaving, nat_ok=on_mesh)
+    return preview.build(changes, planned, now, sd, nat_ok=mode == "mesh", warnings=warnings)
+
+
+def _remove_leaving(ansible: Ansible, sd: scaledown.ScaleDown, ui: Ui) -> None:
+    """One leaving node at a time: drain, leave, remove-node (or remove-node --force)."""
+    assert sd.via is not None  # plan_scale_down refuses removals without one
+    for r in sd.removals:
+        how = "drain, leave, remove-node" if r.graceful else "remove-node --force (it cannot leave)"
+        ui.say(f"removing {r.node.name} ({r.address}) through {sd.via.name}: {how}")
+        _remove(
+            ansible,
+            sd.via.name,
+            r.node.name if r.graceful else sd.via.name,
+            r.address,
+            graceful=r.graceful,
+            what=f"removing {r.node.name} from the cluster",
+            ui=ui,
+        )
+
+
+def _remove_stale(ansible: Ansible, plan: cluster.ClusterPlan, ui: Ui) -> list[str]:
+    """Members no node in the state owns (VM gone, removed by hand): dropped from the datastore
+    through the leader, since nobody is left to `leave`."""
+    if plan.leader is None or not plan.stale or len(plan.clusters) != 1:
+        return []
+    for address in plan.stale:
+        ui.say(f"stale member {address} belongs to no node: removing it through {plan.leader.name}")
+        _remove(
+            ansible,
+            plan.leader.name,
+            plan.leader.name,
+            address,
+            graceful=False,
+            what=f"removing stale member {address}",
+            ui=ui,
+        )
+    return list(plan.stale)
+
+
+REMOVE_TASKS = ("Drain the leaving node", "Leave the cluster", "Remove the node")
+
+
+def _remove(
+    ansible: Ansible, via: str, leaving: str, address: str, *, graceful: bool, what: str, ui: Ui
+) -> None:
+    result = ansible.playbook(
+        PLAYBOOKS / "remove_node.yml",
+        capture=REMOVE_TASKS,
+        extravars={
+            "mck_via": via,
+            "mck_leaving": leaving,
+            "mck_remove_address": address,
+            "mck_graceful": graceful,
+            "mck_drain_timeout": DRAIN_TIMEOUT,
+        },
+    )
+    # What microk8s and kubectl said, in the order they ran (`node/<name> drained`, …).
+    for task in REMOVE_TASKS:
+        for host in (via, leaving):
+            res = result.captured.get(host, {}).pop(task, None)
+            for line in str((res or {}).get("stdout", "")).splitlines():
+                if line.strip():
+                    ui.say(line)
+    _raise_for_failures(result, what)
 
 
 def _join(ansible: Ansible, plan: cluster.ClusterPlan, ui: Ui) -> list[str]:

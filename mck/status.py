@@ -67,13 +67,19 @@ def node_statuses(
 
 
 def problems(plan: cluster.ClusterPlan) -> tuple[str, ...]:
-    """What keeps the cluster from being converged: the planner's problems, and orphans that a
-    converge would join (a status that finds them is not healthy yet)."""
+    """What keeps the cluster from being converged: the planner's problems, orphans that a
+    converge would join and stale members it would remove (a status that finds them is not
+    healthy yet)."""
     waiting = tuple(
         f"{j.node.name} is not in the cluster yet: run mck to join it to {j.leader.name}"
         for j in plan.joins
     )
-    return tuple(p.reason for p in plan.problems) + waiting
+    stale = tuple(
+        f"the cluster lists {address}, which belongs to no node in the state (stale): run mck "
+        "to remove it"
+        for address in plan.stale
+    )
+    return tuple(p.reason for p in plan.problems) + waiting + stale
 
 
 def render_table(statuses: tuple[NodeStatus, ...]) -> str:

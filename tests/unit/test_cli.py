@@ -56,3 +56,10 @@ def test_python3_mck_from_the_repo_root_works() -> None:
         proc = subprocess.run(argv, cwd=repo, capture_output=True, text=True, check=False)
         assert proc.returncode == 0, proc.stderr
         assert proc.stdout.startswith("mck, version ")
+
+
+def test_plan_on_bad_input_is_one_line_exit_2_and_writes_nothing(tmp_path: Path) -> None:
+    result = _run("-C", str(tmp_path), "plan")
+    assert result.exit_code == 2
+    assert result.output.strip().splitlines()[-1].startswith("error: ")
+    assert list(tmp_path.iterdir()) == []
