@@ -14,6 +14,7 @@ from mck import __version__
 from mck.converge import Settings, converge, destroy, show_plan, status
 from mck.encryption import MODES
 from mck.errors import EXIT_UNHEALTHY, EXIT_USAGE, MckError
+from mck.kubeconfig_source import Request, export
 from mck.report import Ui
 from mck.status import render_table
 
@@ -119,6 +120,45 @@ def plan_command(ctx: click.Context) -> None:
 
     _run(run, ui)
     sys.exit(EXIT_USAGE if refused else 0)
+
+
+@main.command("kubeconfig")
+@click.option(
+    "-o",
+    "--output",
+    metavar="FILE",
+    help="Where to write it; - prints it on stdout. Default: <project>/kubeconfig, or with "
+    "--merge the first path of $KUBECONFIG, else ~/.kube/config.",
+)
+@click.option(
+    "--merge",
+    is_flag=True,
+    help="Add the cluster (cluster, user and context named after it) to a kubeconfig, "
+    "replacing only those entries.",
+)
+@click.option("--use", is_flag=True, help="With --merge: make the cluster's context current.")
+@click.option(
+    "--server",
+    metavar="URL",
+    help="API address to write instead of the node's public IP, e.g. https://127.0.0.1:16443 "
+    "through an SSH tunnel.",
+)
+@click.option("--force", is_flag=True, help="Replace an existing file mck did not write.")
+@click.pass_context
+def kubeconfig_command(
+    ctx: click.Context, output: str | None, merge: bool, use: bool, server: str | None, force: bool
+) -> None:
+    """Write a kubeconfig for the cluster, read from a ready voter (file mode 0600).
+
+    Its server is a node's public address, which the API certificate covers. Without
+    public_api = true in instances.tf the API port is closed to the internet: mck says so.
+    """
+    if use and not merge:
+        _fail("--use only applies with --merge")
+    settings = Settings(project=ctx.parent.params["project"] if ctx.parent else Path("."))
+    ui = Ui()
+    request = Request(output=output, merge=merge, use=use, server=server, force=force)
+    _run(lambda: export(settings, request, ui), ui)
 
 
 def _confirm_destroy(project: Path, yes: bool) -> None:

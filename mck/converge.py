@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mck import cluster, encryption, known_hosts, mesh, preview, scaledown
+from mck import cluster, encryption, known_hosts, kubeconfig, mesh, preview, scaledown
 from mck.ansible import PLAYBOOKS, Ansible, PlayResult
 from mck.errors import ClusterError, MckError, UsageError
 from mck.inventory import previous_setting, render, write_atomic
@@ -40,6 +40,8 @@ JOIN_TOKEN_TTL = 300  # seconds a join token stays valid on the leader
 DRAIN_TIMEOUT = 120  # seconds `kubectl drain` may take to evict a leaving node's pods
 # What --destroy removes besides the VMs: only files mck itself writes (never a user's own).
 GENERATED = ("inventory", STATE_DIR)
+# Removed only when mck wrote it (it carries kubeconfig.MARK): a user's own file stays.
+KUBECONFIG_FILE = "kubeconfig"
 
 
 @dataclass(frozen=True)
@@ -214,7 +216,11 @@ def destroy(settings: Settings, ui: Ui) -> None:
             shutil.rmtree(path)
         else:
             path.unlink(missing_ok=True)
-    ui.say("all resources destroyed; removed inventory and .mck/")
+    removed = "inventory and .mck/"
+    if kubeconfig.written_by_mck(project / KUBECONFIG_FILE):
+        (project / KUBECONFIG_FILE).unlink()
+        removed = "inventory, kubeconfig and .mck/"
+    ui.say(f"all resources destroyed; removed {removed}")
 
 
 def status(settings: Settings) -> Report:

@@ -79,10 +79,12 @@ class Project:
         project.set_counts(**counts)
         return project
 
-    def set_counts(self, **counts: int) -> None:
-        """Tests change only variables, in a tfvars file, never the shipped HCL."""
+    def set_counts(self, variables: dict[str, str] | None = None, **counts: int) -> None:
+        """Tests change only variables, in a tfvars file, never the shipped HCL. `variables`
+        maps other variables to their HCL values, e.g. {"public_api": "true"}."""
         lines = [f'ssh_public_key_file = "{self.pubkey}"']
         lines += [f"{cloud} = {{ nodes = {n} }}" for cloud, n in sorted(counts.items())]
+        lines += [f"{name} = {value}" for name, value in sorted((variables or {}).items())]
         (self.path / "lab.auto.tfvars").write_text("\n".join(lines) + "\n")
 
     def mck(self, *args: str, timeout: float = MCK_TIMEOUT) -> Run:

@@ -1,8 +1,9 @@
 """The node daemon: one process standing in for kubelite, k8s-dqlite and the cluster agent.
 
 Listens where the real services do: the cluster agent on 0.0.0.0:<agent port> (HTTPS, join),
-dqlite on its own address:19001 (127.0.0.1 until the node clusters, like k8s-dqlite), and plain
-TCP on 0.0.0.0:16443 (API server) and 0.0.0.0:10250 (kubelet) so firewall tests can probe them.
+dqlite on its own address:19001 (127.0.0.1 until the node clusters, like k8s-dqlite), the API
+server on 0.0.0.0:16443 (HTTPS, client certificates, `GET /api/v1/nodes`: apiserver.py), and
+plain TCP on 0.0.0.0:10250 (kubelet) so firewall tests can probe it.
 Every second it pings the other members and the other nodes' agents: that liveness decides
 quorum (so readiness), which member leads, Ready/NotReady in `kubectl get nodes`, and lets the
 leader re-balance roles when a voter goes away. A member that missed a push catches up from
@@ -22,6 +23,7 @@ from typing import Any
 
 from . import (
     agent,
+    apiserver,
     certs,
     felix,
     identity,
@@ -41,7 +43,8 @@ PROBE_TIMEOUT = 1.5
 # machine does not flap quorum or roles.
 PROBE_MISSES = 2
 PUSH_TIMEOUT = 1.0
-PLAIN_PORTS = (16443, 10250)
+API_PORT = 16443
+PLAIN_PORTS = (10250,)
 
 
 def _go_listen_error(address: str, err: OSError) -> str:
@@ -82,6 +85,7 @@ class Daemon:
                 paths.certs("server.key"),
             )
         )
+        self._serve_api()
         for port in PLAIN_PORTS:
             self._listen_plain(port)
         self.rebind_dqlite()
@@ -96,6 +100,12 @@ class Daemon:
                 server.server_close()
         paths.daemon_socket().unlink(missing_ok=True)
         paths.daemon_pidfile().unlink(missing_ok=True)
+
+    def _serve_api(self) -> None:
+        try:
+            self.servers.append(apiserver.serve("0.0.0.0", API_PORT, self.status))
+        except OSError as err:
+            print(_go_listen_error(f"0.0.0.0:{API_PORT}", err), flush=True)
 
     def _listen_plain(self, port: int) -> None:
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)

@@ -1,8 +1,9 @@
 """A small YAML reader for the launch configuration subset, stdlib only.
 
-Supports what launch configurations use: block mappings and sequences (including `- key: v`
-items), flow sequences `[a, b]`, plain/single/double-quoted scalars, `null`/`~`, booleans,
-integers, literal block scalars `|`, comments and `---` document separators. Anything else is
+Supports what launch configurations and kubeconfigs use: block mappings and sequences
+(including `- key: v` items), flow sequences `[a, b]`, the empty flow mapping `{}`,
+plain/single/double-quoted scalars, `null`/`~`, booleans, integers, literal block scalars `|`,
+comments and `---` document separators. Anything else is
 a ValueError naming the line, so a malformed file fails the install like the real parser would.
 """
 
@@ -182,6 +183,8 @@ def _scalar(text: str, number: int) -> Any:
             raise ValueError(f"line {number}: unterminated flow sequence")
         inner = text[1:-1].strip()
         return [_scalar(part.strip(), number) for part in _split_flow(inner)] if inner else []
+    if text.startswith("{") and text[1:-1].strip() == "" and text.endswith("}"):
+        return {}  # kubeconfigs carry `preferences: {}`
     if text.startswith("{"):
         raise ValueError(f"line {number}: flow mappings are not supported by this reader")
     if text in _NULLS:
