@@ -88,6 +88,8 @@ def show_plan(settings: Settings, ui: Ui) -> preview.Preview:
     shown = _preview(tofu, Ansible(project), changes, planned_nodes(plan_json), inventory, mode)
     for line in preview.lines(shown):
         ui.say(line)
+    if shown.scale_down.refusal:
+        ui.error(shown.scale_down.refusal)
     return shown
 
 

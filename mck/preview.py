@@ -79,9 +79,8 @@ def lines(preview: Preview) -> list[str]:
     out.append("cluster actions:")
     actions = _actions(preview)
     out += [f"  {a}" for a in actions] or ["  (none)"]
+    # A refusal is not listed here: the caller reports it as the run's error line.
     out += [f"warning: {w}" for w in preview.warnings]
-    if preview.scale_down.refusal:
-        out.append(f"refused: {preview.scale_down.refusal}")
     return out
 
 

@@ -106,6 +106,7 @@ def test_a_change_to_one_node_is_refused_before_anything_is_destroyed(project: P
 
     planned = project.mck("plan")
     assert planned.rc == 2, planned.explain()
+    assert planned.stderr.count("error: refusing to remove") == 1, planned.stderr
     run = project.mck()
     assert run.rc == 2, run.explain()
     assert re.search(

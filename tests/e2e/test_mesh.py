@@ -1,8 +1,8 @@
 """The WireGuard mesh end to end: DigitalOcean, Linode and two AWS nodes behind real 1:1 NAT.
 
 One project for the whole file, steps in order: a cluster of four on the mesh, a second
-converge that changes nothing, then one node added and another removed while the survivors'
-tunnels keep running.
+converge that changes nothing, then one node added and another removed (mck takes it out of the
+cluster first) while the survivors' tunnels keep running.
 """
 
 from __future__ import annotations
@@ -156,16 +156,17 @@ def test_adding_and_removing_nodes_keeps_survivors_addresses_and_tunnels(
     ips = _mesh_ips(project)
     tunnels = {name: _tunnel(project, name) for name in survivors}
     transfer = {name: _wg(project, name, "transfer") for name in survivors}
-    # Graceful removal is not mck's yet (issue 4): take the node out of the cluster first, the
-    # way microk8s documents it, so the only cluster change mck sees is the new node.
-    project.lab.host("mck-k8s-aws-1").run(["/snap/bin/microk8s", "leave"], timeout=120)
-    project.lab.host("mck-k8s-do-0").run(
-        ["/snap/bin/microk8s", "remove-node", ips["mck-k8s-aws-1"]], timeout=120
-    )
-
     project.set_counts(digitalocean=2, linode=1, aws=1)
     run = project.mck()
     assert run.rc == 0, run.explain()
+    # mck takes the leaving node out of the cluster over the mesh before its VM goes.
+    assert re.search(
+        rf"^removing mck-k8s-aws-1 \({re.escape(ips['mck-k8s-aws-1'])}\) through \S+: "
+        "drain, leave, remove-node$",
+        run.stderr,
+        re.M,
+    ), run.stderr
+    assert run.stderr.index("==> scale-down") < run.stderr.index("==> provision")
     now = _mesh_ips(project)
     names = sorted([*survivors, "mck-k8s-do-1"])
     assert sorted(now) == names

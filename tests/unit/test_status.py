@@ -51,6 +51,14 @@ def test_problems_include_orphans_waiting_for_a_join() -> None:
     )
 
 
+def test_problems_include_stale_members() -> None:
+    plan = ClusterPlan(leader=DO, clusters=((DO, AWS),), stale=("10.77.0.9",))
+    assert problems(plan) == (
+        "the cluster lists 10.77.0.9, which belongs to no node in the state (stale): run mck "
+        "to remove it",
+    )
+
+
 def test_json_report_is_healthy_only_without_problems_and_with_every_node_ready() -> None:
     statuses = node_statuses([DO, AWS], _probes()[:2], MESH)
     report = Report("mck-k8s", "mesh", statuses, ())
