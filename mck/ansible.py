@@ -11,9 +11,11 @@ any extra vars (join tokens) into it, and those must not outlive the run.
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 import sys
 import tempfile
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -66,11 +68,17 @@ def redact(text: str, secrets: Iterable[str]) -> str:
 @dataclass
 class Ansible:
     project: Path
-    # Called with each chunk of ansible's human output when `show_output` is asked for.
+    # Called with each chunk of ansible's human output that is shown (see `playbook`).
     echo: Callable[[str], None] = field(
         default=lambda text: print(text, file=sys.stderr, flush=True)
     )
+    # mck's -v count: 1 shows ansible's whole output, more also raises ansible's own verbosity.
     verbosity: int = 0
+    # Called with every chunk of output that is not shown, and with each run's command and
+    # timing: the debug log. Output is redacted before it gets here.
+    log: Callable[[str], None] | None = None
+    # Called with every ansible-runner event: the progress display.
+    progress: Callable[[dict[str, Any]], None] | None = None
 
     @property
     def inventory(self) -> Path:
@@ -98,15 +106,29 @@ class Ansible:
         secrets: Iterable[str] = (),
         show_output: bool = False,
     ) -> PlayResult:
-        """Run one playbook against the project's inventory; never raises for failed hosts."""
+        """Run one playbook against the project's inventory; never raises for failed hosts.
+
+        Shown: with -v, ansible's whole output; otherwise, for a `show_output` playbook, its
+        PLAY RECAP (each node's outcome). Everything else goes to the log."""
         capture = set(capture)
         secrets = [s for s in secrets if s]
         result = PlayResult(status="unknown", rc=-1)
+        log = self.log or (lambda _text: None)
+        log(f"ansible-playbook {playbook.name}: starting")
+        started = time.monotonic()
 
         def on_event(event: dict[str, Any]) -> bool:
             _record(result, event, capture, secrets)
-            if show_output and event.get("stdout"):
-                self.echo(redact(event["stdout"], secrets))
+            # Progress first: a task's summary line belongs before the next task's header.
+            if self.progress is not None and self.verbosity == 0:
+                self.progress(event)
+            if event.get("stdout"):
+                text = redact(event["stdout"], secrets)
+                recap = event.get("event") == "playbook_on_stats"
+                if self.verbosity > 0 or (show_output and recap):
+                    self.echo(text)
+                else:
+                    log(text)
             return False  # keep nothing on disk beyond what the temp dir holds
 
         private = Path(tempfile.mkdtemp(prefix="mck-runner-"))
@@ -122,12 +144,19 @@ class Ansible:
                 envvars=self.envvars(),
                 event_handler=on_event,
                 quiet=True,
-                verbosity=self.verbosity or None,
+                verbosity=max(0, self.verbosity - 1) or None,
                 suppress_env_files=True,
             )
             result.status, result.rc = runner.status, runner.rc
+            # The exact command ansible-runner ran (its extra vars hold join tokens: masked).
+            command = getattr(getattr(runner, "config", None), "command", None) or [playbook.name]
+            log(f"$ {redact(shlex.join(command), secrets)}")
         finally:
             shutil.rmtree(private, ignore_errors=True)
+            log(
+                f"ansible-playbook {playbook.name}: {result.status}, rc {result.rc}, "
+                f"{time.monotonic() - started:.2f}s"
+            )
         return result
 
 

@@ -6,14 +6,18 @@ from __future__ import annotations
 import json
 import os
 import sys
+import traceback
+from collections.abc import Mapping
 from pathlib import Path
+from typing import NoReturn
 
 import click
 
 from mck import __version__
 from mck.converge import Settings, converge, destroy, show_plan, status
+from mck.debuglog import for_run
 from mck.encryption import MODES
-from mck.errors import EXIT_UNHEALTHY, EXIT_USAGE, MckError
+from mck.errors import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_UNHEALTHY, EXIT_USAGE, MckError
 from mck.kubeconfig_source import Request, export
 from mck.report import Ui
 from mck.status import render_table
@@ -61,12 +65,13 @@ def main(
         # Through tofu's own variable, so the HCL (and its validation) sees the same choice.
         env["TF_VAR_encryption"] = encryption
     settings = Settings(project=project, env=env, verbosity=verbose)
-    ui = Ui()
+    ui = _ui(project, "destroy" if do_destroy else "converge", env)
     if do_destroy:
-        _confirm_destroy(project, yes)
+        _confirm_destroy(project, yes, ui)
         _run(lambda: destroy(settings, ui), ui)
     else:
         _run(lambda: converge(settings, ui), ui)
+    _exit(ui, 0)
 
 
 @main.command("status")
@@ -77,13 +82,15 @@ def status_command(ctx: click.Context, as_json: bool) -> None:
 
     Changes nothing. Exit 0 when every node is in the cluster and ready, 3 otherwise.
     """
-    settings = Settings(project=ctx.parent.params["project"] if ctx.parent else Path("."))
-    ui = Ui()
+    params = ctx.parent.params if ctx.parent else {}
+    project = params.get("project", Path("."))
+    settings = Settings(project=project, verbosity=params.get("verbose", 0))
+    ui = _ui(project, "status", settings.env)
     report = None
 
     def run() -> None:
         nonlocal report
-        report = status(settings)
+        report = status(settings, ui)
 
     _run(run, ui)
     assert report is not None
@@ -93,7 +100,8 @@ def status_command(ctx: click.Context, as_json: bool) -> None:
         click.echo(render_table(report.nodes))
         for problem in report.problems:
             ui.error(problem)
-    sys.exit(0 if report.healthy else EXIT_UNHEALTHY)
+    ui.debug(json.dumps(report.to_json()))
+    _exit(ui, 0 if report.healthy else EXIT_UNHEALTHY)
 
 
 @main.command("plan")
@@ -111,7 +119,7 @@ def plan_command(ctx: click.Context) -> None:
     settings = Settings(
         project=params.get("project", Path(".")), env=env, verbosity=params.get("verbose", 0)
     )
-    ui = Ui()
+    ui = _ui(settings.project, "plan", env)
     refused = False
 
     def run() -> None:
@@ -119,7 +127,7 @@ def plan_command(ctx: click.Context) -> None:
         refused = show_plan(settings, ui).refused
 
     _run(run, ui)
-    sys.exit(EXIT_USAGE if refused else 0)
+    _exit(ui, EXIT_USAGE if refused else 0)
 
 
 @main.command("kubeconfig")
@@ -153,23 +161,32 @@ def kubeconfig_command(
     Its server is a node's public address, which the API certificate covers. Without
     public_api = true in instances.tf the API port is closed to the internet: mck says so.
     """
+    params = ctx.parent.params if ctx.parent else {}
+    settings = Settings(
+        project=params.get("project", Path(".")), verbosity=params.get("verbose", 0)
+    )
+    ui = _ui(settings.project, "kubeconfig", settings.env)
     if use and not merge:
-        _fail("--use only applies with --merge")
-    settings = Settings(project=ctx.parent.params["project"] if ctx.parent else Path("."))
-    ui = Ui()
+        _fail(ui, "--use only applies with --merge")
     request = Request(output=output, merge=merge, use=use, server=server, force=force)
     _run(lambda: export(settings, request, ui), ui)
+    _exit(ui, 0)
 
 
-def _confirm_destroy(project: Path, yes: bool) -> None:
+def _ui(project: Path, command: str, env: Mapping[str, str]) -> Ui:
+    """The output of one run, with its debug log under the project's .mck/logs/."""
+    return Ui(log=for_run(project, command, env))
+
+
+def _confirm_destroy(project: Path, yes: bool, ui: Ui) -> None:
     if yes:
         return
     if not sys.stdin.isatty():
-        _fail("refusing to destroy without confirmation: no terminal to ask on; pass --yes")
+        _fail(ui, "refusing to destroy without confirmation: no terminal to ask on; pass --yes")
     if not click.confirm(
         f"Destroy every VM in {project.resolve()} and remove its inventory?", default=False
     ):
-        _fail("nothing destroyed")
+        _fail(ui, "nothing destroyed")
 
 
 def _run(action: object, ui: Ui) -> None:
@@ -178,12 +195,31 @@ def _run(action: object, ui: Ui) -> None:
         action()
     except MckError as exc:
         ui.error(exc.message)
-        sys.exit(exc.exit_code)
+        _exit(ui, exc.exit_code)
     except KeyboardInterrupt:
         ui.error("interrupted")
-        sys.exit(130)
+        _exit(ui, EXIT_INTERRUPTED)
+    except Exception:
+        # A bug: Python's traceback still goes to the terminal; the log keeps it too.
+        ui.debug(traceback.format_exc())
+        _details(ui.close(EXIT_ERROR), ui)
+        raise
 
 
-def _fail(message: str) -> None:
-    Ui().error(message)
-    sys.exit(EXIT_USAGE)
+def _exit(ui: Ui, code: int) -> NoReturn:
+    """Close the run's log and exit; a failed run's last line says where its log is."""
+    log_path = ui.close(code)
+    if code:
+        _details(log_path, ui)
+    sys.exit(code)
+
+
+def _details(log_path: str | None, ui: Ui) -> None:
+    if log_path:
+        relative = os.path.relpath(log_path)
+        ui.write(f"details: {log_path if relative.startswith('..') else relative}")
+
+
+def _fail(ui: Ui, message: str) -> NoReturn:
+    ui.error(message)
+    _exit(ui, EXIT_USAGE)

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from mck import cluster, encryption, known_hosts, kubeconfig, mesh, preview, scaledown
 from mck.ansible import PLAYBOOKS, Ansible, PlayResult
+from mck.debuglog import LOG_DIR
 from mck.errors import ClusterError, MckError, UsageError
 from mck.inventory import previous_setting, render, write_atomic
 from mck.nodes import (
@@ -31,6 +32,7 @@ from mck.nodes import (
     planned_nodes,
 )
 from mck.preflight import check_project, cluster_name, flag, preflight, read_config, variable
+from mck.progress import PlayProgress
 from mck.report import Ui
 from mck.status import Report, node_statuses, problems, render_table
 from mck.tofu import Tofu, find_binary
@@ -103,7 +105,7 @@ def converge(settings: Settings, ui: Ui) -> Outcome:
     public_api = flag(variable(project, config, settings.env, "public_api"))
     previous_inventory = _read(project / "inventory")
     tofu = _tofu(settings, ui)
-    ansible = Ansible(project, echo=ui.write, verbosity=settings.verbosity)
+    ansible = _ansible(settings, ui)
     state_dir = project / STATE_DIR
     state_dir.mkdir(exist_ok=True)
 
@@ -215,26 +217,34 @@ def destroy(settings: Settings, ui: Ui) -> None:
     for name in GENERATED:
         path = project / name
         if path.is_dir():
-            shutil.rmtree(path)
+            # The debug logs stay (this run's own among them): they outlive the cluster.
+            for child in path.iterdir():
+                if child.name == LOG_DIR.name and child.is_dir():
+                    continue
+                if child.is_dir() and not child.is_symlink():
+                    shutil.rmtree(child)
+                else:
+                    child.unlink()
         else:
             path.unlink(missing_ok=True)
-    removed = "inventory and .mck/"
+    removed = "inventory"
     if kubeconfig.written_by_mck(project / KUBECONFIG_FILE):
         (project / KUBECONFIG_FILE).unlink()
-        removed = "inventory, kubeconfig and .mck/"
-    ui.say(f"all resources destroyed; removed {removed}")
+        removed = "inventory, kubeconfig"
+    ui.say(f"all resources destroyed; removed {removed} and .mck/ (except {LOG_DIR})")
 
 
-def status(settings: Settings) -> Report:
+def status(settings: Settings, ui: Ui | None = None) -> Report:
     """Every node in the state, probed at once; changes nothing. Needs the inventory a converge
     wrote (its mesh addresses and encryption are what the cluster was built with)."""
     project = settings.project.resolve()
+    ui = ui or Ui()
     check_project(project)
     config = read_config(project)
     inventory = _read(project / "inventory")
     if not inventory:
         raise UsageError(f"{project} has no inventory yet: run mck to converge first")
-    tofu = _tofu(settings, Ui())
+    tofu = _tofu(settings, ui)
     if tofu.needs_init():
         tofu.init()
     nodes = nodes_from_state(tofu.show_json())
@@ -243,7 +253,7 @@ def status(settings: Settings) -> Report:
     mode = previous_setting(inventory, "mck_encryption") or encryption.DEFAULT
     on_mesh = mode == "mesh"
     cluster_ips = mesh.previous_from_inventory(inventory) if on_mesh else {}
-    probes = probe(Ansible(project), nodes, cluster_ips)
+    probes = probe(_ansible(settings, ui, task_lines=False), nodes, cluster_ips)
     plan = cluster.plan(probes, nat_ok=on_mesh)
     return Report(
         cluster=cluster_name(project, config, settings.env),
@@ -476,4 +486,14 @@ def _describe(changes: NodeChanges) -> str:
 
 def _tofu(settings: Settings, ui: Ui) -> Tofu:
     binary = find_binary(settings.env)
-    return Tofu(binary, settings.project.resolve(), dict(settings.env), echo=ui.write)
+    return Tofu(binary, settings.project.resolve(), dict(settings.env), echo=ui.write, log=ui.debug)
+
+
+def _ansible(settings: Settings, ui: Ui, *, task_lines: bool = True) -> Ansible:
+    return Ansible(
+        settings.project.resolve(),
+        echo=ui.write,
+        verbosity=settings.verbosity,
+        log=ui.debug,
+        progress=PlayProgress(ui, task_lines=task_lines),
+    )

@@ -6,6 +6,7 @@ from __future__ import annotations
 EXIT_ERROR = 1  # the run failed (tofu, ansible, cluster action)
 EXIT_USAGE = 2  # bad input: fix the project or the command line, nothing was touched
 EXIT_UNHEALTHY = 3  # the run finished but the cluster is not converged (split, NAT, not ready)
+EXIT_INTERRUPTED = 130  # ^C (SIGINT), the shell's convention: 128 + 2
 
 
 class MckError(Exception):

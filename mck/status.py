@@ -1,12 +1,9 @@
 """The per-node view of a cluster, built from one probe: the converge summary table and
 `mck status` (as a table, or as JSON on stdout). Pure: no I/O here.
 
-JSON schema (version 1), documented in the README:
-{"schema": 1, "cluster": str, "encryption": str, "healthy": bool, "problems": [str],
- "nodes": [{"name": str, "cloud": str, "public_ip": str, "private_ip": str|null,
-            "mesh_ip": str|null, "nat": bool, "reachable": bool,
-            "role": "voter"|"standby"|"spare"|"worker"|"single"|"unknown"|null,
-            "ready": bool, "state": str, "message": str|null}]}
+The JSON form is documented by its JSON Schema, mck/status.schema.json (shipped with the
+package; tests/unit/test_status_schema.py keeps the two in step). Bump SCHEMA on any
+incompatible change.
 """
 
 from __future__ import annotations

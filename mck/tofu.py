@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
+import time
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -49,6 +51,8 @@ class Tofu:
     # Lines of human progress go here (stderr by default); tests pass a list's append.
     echo: Any = field(default=None)
     color: bool = False
+    # The debug log: every argv, its exit code and time, and the output that was not shown.
+    log: Any = field(default=None)
 
     @property
     def name(self) -> str:
@@ -75,12 +79,25 @@ class Tofu:
     ) -> subprocess.CompletedProcess[str]:
         """Run argv in the project. Streamed output goes line by line to `echo`."""
         env = {**self.env, "CHECKPOINT_DISABLE": self.env.get("CHECKPOINT_DISABLE", "1")}
+        log = self.log or (lambda _text: None)
+        log(f"$ {shlex.join(argv)}")
+        started = time.monotonic()
         if not stream:
             proc = subprocess.run(
                 argv, cwd=self.project, env=env, capture_output=True, text=True, check=False
             )
+            # JSON is the state or a plan (large, and read back by mck): its size is enough.
+            out = proc.stdout or ""
+            if out:
+                log(f"({len(out)} bytes of JSON on stdout)" if out.startswith("{") else out)
+            if proc.stderr:
+                log(proc.stderr)
         else:
             proc = self._run_streaming(argv, env)
+        log(
+            f"{self.name} {argv[1] if len(argv) > 1 else ''}: exit {proc.returncode}, "
+            f"{time.monotonic() - started:.2f}s"
+        )
         if check and proc.returncode != 0:
             raise self._failure(argv, proc)
         return proc

@@ -112,6 +112,10 @@ class Project:
     def inventory(self) -> str:
         return (self.path / "inventory").read_text()
 
+    def logs(self) -> list[Path]:
+        """The debug logs mck wrote, oldest first (names start with the UTC time)."""
+        return sorted((self.path / ".mck" / "logs").glob("*.log"))
+
 
 def recap(output: str) -> dict[str, dict[str, int]]:
     """ansible's PLAY RECAP lines as host -> {ok, changed, unreachable, failed, …}."""

@@ -8,14 +8,20 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
+from jsonschema import Draft202012Validator, FormatChecker
 
+import mck
 from mck import mesh
 from tests.e2e.harness import Project, recap
 
 pytestmark = pytest.mark.lab
+
+SCHEMA = (Path(mck.__file__).parent / "status.schema.json").read_text()
+validator = Draft202012Validator(json.loads(SCHEMA), format_checker=FormatChecker())
 
 
 @pytest.fixture(scope="module")
@@ -50,6 +56,27 @@ def test_fresh_converge_forms_one_cluster_of_three_voters(project: Project) -> N
     assert "ansible-playbook main.yml -i inventory" in run.stderr
     row = r"mck-k8s-linode-0\s+linode\s+198\.51\.100\.\d+\s+10\.77\.0\.\d+\s+voter\s+yes"
     assert re.search(row, run.stderr), run.stderr
+    # Not a terminal: plain lines, one per finished task, never an escape code or a rewrite.
+    assert re.search(r"^  \[configure\] microk8s : .*: changed on mck-k8s-do-0", run.stderr, re.M)
+    assert "\033" not in run.stderr and "\r" not in run.stderr
+
+
+def test_every_run_leaves_a_redacted_debug_log(project: Project) -> None:
+    (log,) = project.logs()
+    assert log.name.endswith("-converge.log") and log.stat().st_mode & 0o077 == 0
+    text = log.read_text()
+    # Everything shown, and more: commands, ansible's whole output, phase timings.
+    assert "no node has peers: bootstrapping the cluster on mck-k8s-do-0" in text
+    assert re.search(r"^\$ \S+/terraform apply ", text, re.M), text[:2000]
+    assert re.search(r"^\$ \S*ansible-playbook .*main\.yml", text, re.M), text
+    assert "TASK [microk8s : " in text and "PLAY RECAP" in text
+    for phase in ("preflight", "plan", "provision", "configure", "cluster", "report"):
+        assert re.search(rf"^phase {phase} done \d+\.\d\ds$", text, re.M), phase
+    assert text.rstrip().endswith("exit 0")
+    # No credential: the TF_VAR_ tokens the providers were given are masked.
+    for name, value in project.env.items():
+        if name.startswith("TF_VAR_"):
+            assert value not in text, name
 
 
 def test_inventory_drives_ansible_playbook_by_hand(project: Project) -> None:
@@ -81,8 +108,10 @@ def test_growing_creates_only_the_new_vms_and_joins_them(project: Project) -> No
     assert "existing cluster found with candidate leader mck-k8s-do-0" in run.stderr
     for new in ("mck-k8s-do-2", "mck-k8s-linode-1"):
         assert f"orphan node {new} will join mck-k8s-do-0" in run.stderr
-    # Join tokens are 32 hex characters: none may reach the output.
+    # Join tokens are 32 hex characters: none may reach the output, nor any debug log.
     assert not re.search(r"\b[0-9a-f]{32}\b", run.output), "a join token leaked"
+    for log in project.logs():
+        assert not re.search(r"\b[0-9a-f]{32}\b", log.read_text()), f"a join token leaked: {log}"
     members = _members(project, "mck-k8s-linode-1")
     assert len(members) == 5, members
     assert sorted(role for _, role in members) == ["standby", "standby", "voter", "voter", "voter"]
@@ -92,6 +121,7 @@ def test_status_reports_every_node_as_json_and_a_dead_one_fails_it(project: Proj
     run = project.mck("status", "--json")
     assert run.rc == 0, run.explain()
     report = json.loads(run.stdout)
+    validator.validate(report)  # mck/status.schema.json, the documented format
     assert report["schema"] == 1 and report["healthy"] is True and report["problems"] == []
     assert report["cluster"] == "mck-k8s" and report["encryption"] == "mesh"
     nodes = {n["name"]: n for n in report["nodes"]}
@@ -112,6 +142,12 @@ def test_status_reports_every_node_as_json_and_a_dead_one_fails_it(project: Proj
     assert run.rc == 3, run.explain()
     assert re.search(r"^mck-k8s-linode-1\s+linode\s+.*\sunreachable$", run.stdout, re.M), run.stdout
     assert "mck-k8s-linode-1" in run.stderr  # the problem line names it
+    assert re.search(r"^details: \S*\.mck/logs/\S+-status\.log$", run.stderr, re.M), run.stderr
+    unhealthy = project.mck("status", "--json")
+    assert unhealthy.rc == 3, unhealthy.explain()
+    report = json.loads(unhealthy.stdout)
+    validator.validate(report)
+    assert report["healthy"] is False and report["problems"]
 
 
 def test_destroy_removes_every_vm_and_generated_file(project: Project) -> None:
@@ -127,4 +163,7 @@ def test_destroy_removes_every_vm_and_generated_file(project: Project) -> None:
     ).get("resources")
     assert [h for h in project.lab.hosts() if h.name.startswith("mck-k8s-")] == []
     assert not (project.path / "inventory").exists()
-    assert not (project.path / ".mck").exists()
+    # Of .mck/ only the debug logs are left, this run's own among them.
+    assert [p.name for p in (project.path / ".mck").iterdir()] == ["logs"]
+    assert project.logs()[-1].name.endswith("-destroy.log")
+    assert project.logs()[-1].read_text().rstrip().endswith("exit 0")
