@@ -221,6 +221,8 @@ def test_launch_config_names_public_and_private_ip(tmp_path: Path, inventory: Pa
     assert config == {
         "version": "0.1.0",
         "extraSANs": ["203.0.113.10", "192.0.2.10"],
+        # The failure domain per cloud (AWS: 3), in args/ha-conf before the first start.
+        "extraConfigFiles": {"ha-conf": "failure-domain=3\n"},
         # A launch configuration replaces microk8s' default one: its addons must be repeated.
         "addons": [{"name": "dns"}, {"name": "ha-cluster"}, {"name": "helm"}, {"name": "helm3"}],
     }
@@ -244,6 +246,7 @@ def test_launch_config_without_private_ip_and_with_extras(tmp_path: Path, invent
         "extraKubeletArgs": {"--node-ip": "10.77.0.2"},
         "extraKubeAPIServerArgs": {"--advertise-address": "10.77.0.2"},
         "extraCNIEnv": {"IP_AUTODETECTION_METHOD": "interface=wg0"},
+        "extraConfigFiles": {"ha-conf": "failure-domain=2\n"},
         "addons": [
             {"name": "dns"},
             {"name": "metallb", "args": ["10.64.140.43-10.64.140.49"]},

@@ -5,6 +5,9 @@ The cluster agent serves TLS with certs/server.crt, and `microk8s add-node` prin
 compares them with the certificate the agent presents. dqlite's cluster.crt/key are shared by
 every member (the join response carries them) and only members hold them, so the stand-in
 derives the secret that authenticates member-to-member calls from cluster.key.
+The server certificate is made the real way: certs/csr.conf.template (shipped, or rewritten
+from the launch configuration's extraSANs) rendered into csr.conf with the node's addresses,
+then signed with `-extfile csr.conf` (utils.sh render_csr_conf, gen_server_cert).
 Deviation: EC P-256 keys instead of RSA, because key generation time matters on 2 cores.
 """
 
@@ -12,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
+import re
 import ssl
 import subprocess
 import tempfile
@@ -41,25 +45,103 @@ def make_ca() -> None:
     )  # fmt: skip
 
 
-def make_server_cert(hostname: str, ips: list[str], extra_sans: list[str]) -> None:
-    """certs/server.crt signed by the CA, with the SANs the real csr.conf would list."""
-    key, crt = paths.certs("server.key"), paths.certs("server.crt")
+# microk8s-resources/certs/csr.conf.template, as the snap ships it (1.32).
+SHIPPED_CSR_TEMPLATE = """\
+[ req ]
+default_bits = 2048
+prompt = no
+default_md = sha256
+req_extensions = req_ext
+distinguished_name = dn
+
+[ dn ]
+C = GB
+ST = Canonical
+L = Canonical
+O = Canonical
+OU = Canonical
+CN = 127.0.0.1
+
+[ req_ext ]
+subjectAltName = @alt_names
+
+[ alt_names ]
+DNS.1 = kubernetes
+DNS.2 = kubernetes.default
+DNS.3 = kubernetes.default.svc
+DNS.4 = kubernetes.default.svc.cluster
+DNS.5 = kubernetes.default.svc.cluster.local
+IP.1 = 127.0.0.1
+IP.2 = 10.152.183.1
+#MOREIPS
+
+[ v3_ext ]
+authorityKeyIdentifier=keyid,issuer:always
+basicConstraints=CA:FALSE
+keyUsage=keyEncipherment,dataEncipherment,digitalSignature
+extendedKeyUsage=serverAuth,clientAuth
+subjectAltName=@alt_names
+"""
+_DEFAULT_DNS = (
+    "kubernetes", "kubernetes.default", "kubernetes.default.svc",
+    "kubernetes.default.svc.cluster", "kubernetes.default.svc.cluster.local",
+)  # fmt: skip
+
+
+def generate_csr_template(extra_sans: list[str]) -> str:
+    """What the launch configuration's extraSANs write (cluster-agent util.GenerateCSRConf).
+
+    Its Go template numbers entries from 0 and leaves a leading newline and a blank line
+    between the DNS and IP entries; reproduced as is.
+    """
+    ips = ["127.0.0.1", "10.152.183.1"] + [s for s in extra_sans if _looks_like_ip(s)]
+    dns = [*_DEFAULT_DNS] + [s for s in extra_sans if not _looks_like_ip(s)]
+    head, tail = SHIPPED_CSR_TEMPLATE.split("[ alt_names ]\n")
+    tail = tail[tail.index("#MOREIPS") :]
+    body = "".join(f"DNS.{i} = {name}\n" for i, name in enumerate(dns)) + "\n"
+    body += "".join(f"IP.{i} = {ip}\n" for i, ip in enumerate(ips))
+    return "\n" + head + "[ alt_names ]\n" + body + tail
+
+
+def write_csr_template(extra_sans: list[str] | None) -> None:
+    """Install: the shipped template, replaced by GenerateCSRConf's when extraSANs are given."""
+    path = paths.certs("csr.conf.template")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = SHIPPED_CSR_TEMPLATE if extra_sans is None else generate_csr_template(extra_sans)
+    path.write_text(text)
+
+
+def render_csr_conf(template: str, ips: list[str]) -> str:
+    """utils.sh render_csr_conf: #MOREIPS becomes `IP.<n> = <ip>` for every `hostname -I`
+    address, n counting from 3 and skipping numbers the template already uses."""
+    if not ips:
+        return template.replace("#MOREIPS", "")
+    lines, n = [], 3
+    for ip in ips:
+        while re.search(rf"^IP\.{n}\b", template, re.MULTILINE):
+            n += 1
+        lines.append(f"IP.{n} = {ip}")
+        n += 1
+    return template.replace("#MOREIPS", "\n".join(lines))
+
+
+def make_server_cert(ips: list[str]) -> None:
+    """utils.sh refresh_csr_conf + gen_server_cert: csr.conf rendered from csr.conf.template,
+    then certs/server.crt signed by the CA with the SANs csr.conf lists."""
+    key, crt, conf = paths.certs("server.key"), paths.certs("server.crt"), paths.certs("csr.conf")
     if not key.exists():
         _new_key(key)
-    alt = [f"DNS:{name}" for name in ("kubernetes", "kubernetes.default", hostname.lower())]
-    alt += [f"IP:{ip}" for ip in ("127.0.0.1", "10.152.183.1", *ips)]
-    alt += [f"IP:{s}" if _looks_like_ip(s) else f"DNS:{s}" for s in extra_sans]
-    with tempfile.TemporaryDirectory() as tmp:
-        csr, ext = Path(tmp) / "server.csr", Path(tmp) / "ext.cnf"
-        ext.write_text(f"[v3_ext]\nsubjectAltName={','.join(dict.fromkeys(alt))}\n")
-        _openssl(
-            "req", "-new", "-sha256", "-key", str(key), "-subj", "/CN=127.0.0.1", "-out", str(csr)
-        )
-        _openssl(
-            "x509", "-req", "-sha256", "-in", str(csr), "-CA", str(paths.certs("ca.crt")),
-            "-CAkey", str(paths.certs("ca.key")), "-CAcreateserial", "-days", "365",
-            "-out", str(crt), "-extfile", str(ext), "-extensions", "v3_ext",
-        )  # fmt: skip
+    template = paths.certs("csr.conf.template").read_text()
+    rendered = render_csr_conf(template, ips)
+    paths.certs("csr.conf.rendered").write_text(rendered)
+    conf.write_text(rendered)
+    csr = paths.certs("server.csr")
+    _openssl("req", "-new", "-sha256", "-key", str(key), "-out", str(csr), "-config", str(conf))
+    _openssl(
+        "x509", "-req", "-sha256", "-in", str(csr), "-CA", str(paths.certs("ca.crt")),
+        "-CAkey", str(paths.certs("ca.key")), "-CAcreateserial", "-out", str(crt),
+        "-days", "365", "-extensions", "v3_ext", "-extfile", str(conf),
+    )  # fmt: skip
 
 
 def make_client_cert() -> None:

@@ -22,6 +22,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "join": ("cmd_join", "main"),
     "kubectl": ("cmd_kubectl", "main"),
     "leave": ("cmd_leave", "main"),
+    "refresh-certs": ("cmd_refresh_certs", "main"),
     "remove-node": ("cmd_remove_node", "main"),
     "start": ("cmd_misc", "start"),
     "status": ("cmd_status", "main"),

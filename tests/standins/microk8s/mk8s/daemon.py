@@ -25,6 +25,7 @@ from . import (
     agent,
     apiserver,
     certs,
+    failure_domain,
     felix,
     identity,
     local_api,
@@ -68,6 +69,10 @@ class Daemon:
         self.change_lock = threading.Lock()
         self.servers: list[Any] = []
         self.pool = concurrent.futures.ThreadPoolExecutor(max_workers=16)
+        # Read when the services (re)start, like kubelet's --node-ip and k8s-dqlite's domain.
+        self.node_ip = identity.node_ip()
+        self.failure_domain = failure_domain.at_start()
+        self.domains: dict[str, int] = {}  # online members' failure domains, as go-dqlite sees
 
     # ---- lifecycle -------------------------------------------------------------------------
 
@@ -229,6 +234,7 @@ class Daemon:
             try:
                 self.probe()
                 self.rebalance()
+                self.sync_node_ip()
             except Exception as err:  # keep monitoring whatever one round hit
                 print(f"monitor: {err!r}", flush=True)
 
@@ -243,17 +249,21 @@ class Daemon:
         member_pings = {a: self.pool.submit(self._ping, a, False) for a in peers}
         node_pings = {n["name"]: self.pool.submit(self._ping, n["agent"], True) for n in workers}
         online = {me} if self.dqlite_server is not None else set()
+        domains = {me: self.failure_domain}
         newest: tuple[int, str] | None = None
         for address, future in member_pings.items():
             answer = future.result()
             if not self._answered(address, answer, cluster["cluster_id"]):
                 continue
             online.add(address)
+            domains[address] = self.domains.get(address, 0)
             if answer:
+                domains[address] = int(answer.get("failure_domain", 0))
                 version = int(answer.get("version", 0))
                 if version > cluster["version"] and (newest is None or version > newest[0]):
                     newest = (version, address)
         self.online = online
+        self.domains = domains
         online_ips = {a.rsplit(":", 1)[0] for a in online}
         ready = {
             n["name"]: n["agent"].rsplit(":", 1)[0] in online_ips
@@ -311,8 +321,19 @@ class Daemon:
         if membership.leader(cluster, self.online) != me:
             return
         trial = [dict(m) for m in cluster["members"]]
-        if roles.has_quorum(trial, self.online) and roles.settle(trial, me, self.online):
+        if roles.has_quorum(trial, self.online) and roles.settle(
+            trial, me, self.online, self.domains
+        ):
             self.submit({"op": "noop"})
+
+    def sync_node_ip(self) -> None:
+        """A restarted kubelet with a new --node-ip updates its Node's InternalIP."""
+        if paths.has_lock("clustered.lock"):
+            return  # a worker's Node is registered through the cluster agent
+        me = store.find_node(store.load_cluster(), self.hostname)
+        if me is not None and me.get("internal_ip") != self.node_ip:
+            node = {"name": self.hostname, "internal_ip": self.node_ip}
+            self.submit({"op": "upsert_node", "node": node})
 
     # ---- changes ---------------------------------------------------------------------------
 
@@ -351,7 +372,7 @@ class Daemon:
             online = (self.online | {me}) - ({departing} if departing else set())
             try:
                 with store.locked():
-                    new = membership.apply(store.load_cluster(), op, online, me)
+                    new = membership.apply(store.load_cluster(), op, online, me, self.domains)
                     store.save_cluster(new)
                     store.save_local(store.load_local())
             except membership.ChangeError as err:
@@ -409,7 +430,11 @@ class Daemon:
     def dqlite_routes(self) -> wire.Routes:
         def ping(req: wire.Request) -> wire.Response:
             cluster = store.load_cluster()
-            return 200, {"cluster_id": cluster["cluster_id"], "version": cluster["version"]}
+            return 200, {
+                "cluster_id": cluster["cluster_id"],
+                "version": cluster["version"],
+                "failure_domain": self.failure_domain,
+            }
 
         def get_state(req: wire.Request) -> wire.Response:
             if not self._authorised(req):
@@ -447,6 +472,7 @@ class Daemon:
 
     def local_routes(self) -> dict[str, local_api.Handler]:
         def reload(body: Any) -> tuple[int, Any]:
+            self.node_ip = identity.node_ip()  # join and leave restart kubelite
             self.rebind_dqlite()
             self.warm_until = time.monotonic() + WARMUP_SECONDS
             self.probe()

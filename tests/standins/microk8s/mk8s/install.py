@@ -1,11 +1,11 @@
 """What installing and removing the microk8s snap does to a host.
 
 Install follows microk8s snap/hooks/install (1.32): default args, credentials, the launch
-configuration applied before anything starts, CA + server certificate (SANs include every
-`hostname -I` address and the configuration's extraSANs), the admin kubeconfig, a one-node
-dqlite at 127.0.0.1:19001, the locks (ha-cluster, lite.lock, no-etcd, no-flanneld,
-no-apiserver-proxy, installed.lock); then snapd starts the services. Remove stops the services
-and deletes /snap/microk8s and /var/snap/microk8s (data and common).
+configuration applied before anything starts, CA + server certificate (certs/csr.conf.template,
+rewritten by the configuration's extraSANs, rendered with every `hostname -I` address), the
+admin kubeconfig, a one-node dqlite at 127.0.0.1:19001, the locks (ha-cluster, lite.lock,
+no-etcd, no-flanneld, no-apiserver-proxy, installed.lock); then snapd starts the services.
+Remove stops the services and deletes /snap/microk8s and /var/snap/microk8s (data and common).
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from . import (
     addons,
     backend,
     certs,
-    identity,
     kubeconfig,
     launch_config,
     netinfo,
@@ -28,8 +27,8 @@ from . import (
 )
 
 MICROK8S_APPS = (
-    "add-node", "config", "disable", "enable", "join", "kubectl", "leave", "remove-node",
-    "start", "status", "stop", "version",
+    "add-node", "config", "disable", "enable", "join", "kubectl", "leave", "refresh-certs",
+    "remove-node", "start", "status", "stop", "version",
 )  # fmt: skip
 ENTRY = Path(__file__).resolve().parent.parent / "microk8s.py"
 
@@ -44,6 +43,9 @@ def _write_snap(version: str, revision: str) -> None:
     (rev_dir / "meta" / "snap.yaml").write_text(
         f"name: microk8s\nversion: {version}\nrevision: {revision}\nconfinement: classic\n"
     )
+    # The snap's own copy of the certificate template (microk8s-resources/certs/).
+    (rev_dir / "certs").mkdir(exist_ok=True)
+    (rev_dir / "certs" / "csr.conf.template").write_text(certs.SHIPPED_CSR_TEMPLATE)
     current = paths.SNAP_MOUNT / "current"
     current.unlink(missing_ok=True)
     current.symlink_to(revision)
@@ -75,7 +77,8 @@ def install_hook() -> None:
     except launch_config.LaunchConfigError as err:
         raise HookError(f"{output}Error: failed to parse config file: {err}") from None
     certs.make_ca()
-    certs.make_server_cert(identity.hostname(), netinfo.all_ips(), sans)
+    certs.write_csr_template(sans)  # apply.go reconcileExtraSANs
+    certs.make_server_cert(netinfo.all_ips())
     kubeconfig.write_client_config()
     for lock in ("no-etcd", "no-flanneld", "no-apiserver-proxy", "ha-cluster", "lite.lock"):
         paths.set_lock(lock)

@@ -188,17 +188,17 @@ def _arg_map(value: Any, key: str) -> dict[str, str | None]:
     return {str(k): (None if v is None else _str(v, key)) for k, v in value.items()}
 
 
-def apply(parts: list[Part]) -> tuple[list[str], list[Addon]]:
-    """Write what the parts configure; returns (extra SANs, addons to reconcile at first start)."""
-    sans: list[str] = []
+def apply(parts: list[Part]) -> tuple[list[str] | None, list[Addon]]:
+    """Write what the parts configure; returns (extra SANs, addons to reconcile at first start).
+
+    The SANs are None when no part sets extraSANs (the shipped csr.conf.template stays)."""
+    sans: list[str] | None = None
     addons: list[Addon] = []
     for part in parts:
         for service, mapping in part.args.items():
-            if service.endswith("-env"):
-                _update_env(service, mapping)
-            else:
-                set_args = {k: v for k, v in mapping.items() if v is not None}
-                svcargs.update(service, set_args, [k for k, v in mapping.items() if v is None])
+            # apply.go runs *-env files through UpdateServiceArguments too (`KEY=value` lines).
+            set_args = {k: v for k, v in mapping.items() if v is not None}
+            svcargs.update(service, set_args, [k for k, v in mapping.items() if v is None])
         for name, contents in part.config_files.items():
             paths.args_file(name).write_text(contents)
         if part.extra_sans is not None:
@@ -209,15 +209,3 @@ def apply(parts: list[Part]) -> tuple[list[str], list[Addon]]:
                 fp.write(part.persistent_token + "\n")
         addons.extend(part.addons)
     return sans, addons
-
-
-def _update_env(service: str, mapping: dict[str, str | None]) -> None:
-    path = paths.args_file(service)
-    lines = path.read_text().splitlines() if path.is_file() else []
-    env = dict(line.split("=", 1) for line in lines if "=" in line)
-    for key, value in mapping.items():
-        if value is None:
-            env.pop(key, None)
-        else:
-            env[key] = value
-    path.write_text("".join(f"{k}={v}\n" for k, v in env.items()))

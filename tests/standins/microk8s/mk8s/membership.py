@@ -25,8 +25,16 @@ def leader(cluster: dict[str, Any], online: set[str]) -> str | None:
     return None
 
 
-def apply(cluster: dict[str, Any], op: dict[str, Any], online: set[str], me: str) -> dict[str, Any]:
-    """The state after `op`, committed by leader `me`; raises ChangeError when it cannot commit."""
+def apply(
+    cluster: dict[str, Any],
+    op: dict[str, Any],
+    online: set[str],
+    me: str,
+    domains: dict[str, int] | None = None,
+) -> dict[str, Any]:
+    """The state after `op`, committed by leader `me`; raises ChangeError when it cannot commit.
+
+    `domains`: the online members' failure domains (go-dqlite node metadata)."""
     if not roles.has_quorum(cluster["members"], online):
         raise ChangeError("no leader: too few dqlite voters are online to reach quorum")
     new = copy.deepcopy(cluster)
@@ -74,7 +82,7 @@ def apply(cluster: dict[str, Any], op: dict[str, Any], online: set[str], me: str
         pass
     else:
         raise ChangeError(f"unknown change {kind!r}")
-    roles.settle(new["members"], me, online)
+    roles.settle(new["members"], me, online, domains)
     new["version"] = int(cluster["version"]) + 1
     return new
 

@@ -48,7 +48,25 @@ DEFAULT_ARGS: dict[str, str] = {
         "--storage-dir=${SNAP_DATA}/var/kubernetes/backend/\n"
         "--listen=unix://${SNAP_DATA}/var/kubernetes/backend/kine.sock:12379\n"
     ),
-    "cni-env": "",
+    "cni-env": (
+        "# Choose CNI to deploy. Only 'calico' is supported at the moment\n"
+        "CNI=calico\n"
+        "\n"
+        "# IPv4 configuration\n"
+        "IPv4_SUPPORT=true\n"
+        "IPv4_CLUSTER_CIDR=10.1.0.0/16\n"
+        "IPv4_SERVICE_CIDR=10.152.183.0/24\n"
+        "\n"
+        "# IPv6 configuration\n"
+        "IPv6_SUPPORT=false\n"
+        "# IPv6_CLUSTER_CIDR=fd01::/64\n"
+        "# IPv6_SERVICE_CIDR=fd98::/108\n"
+        "\n"
+        "# Calico-specific configuration settings\n"
+        "# CALICO_VETH_MTU=1450\n"
+    ),
+    # The datastore's failure domain, copied into k8s-dqlite's storage dir when kubelite starts.
+    "ha-conf": "failure-domain=1\n",
 }
 
 
