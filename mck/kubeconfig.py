@@ -194,8 +194,12 @@ def _shape_problem(doc: Any) -> str | None:
     return None
 
 
-def dump(doc: Mapping[str, Any], cluster: str) -> str:
+def dump(doc: Mapping[str, Any], cluster: str, *, mark: bool = True) -> str:
+    """The file's text; `mark` claims it as mck's. A merged file is the user's and never gets
+    the mark, so a later plain `mck kubeconfig -o` of it cannot replace their other entries."""
     body = yaml.safe_dump(dict(doc), default_flow_style=False, sort_keys=False, width=1 << 20)
+    if not mark:
+        return body
     return f"{MARK} for cluster {cluster}; it rewrites this file, so edit a copy.\n{body}"
 
 

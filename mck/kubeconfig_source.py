@@ -85,7 +85,8 @@ def export(settings: Settings, request: Request, ui: Ui) -> Path | None:
         return None
     if request.merge:
         doc = kubeconfig.merge(kubeconfig.load(target), doc, use=request.use)
-    written = kubeconfig.write_private(target, kubeconfig.dump(doc, admin.cluster_name))
+    text = kubeconfig.dump(doc, admin.cluster_name, mark=not request.merge)
+    written = kubeconfig.write_private(target, text)
     what = f"merged context {admin.cluster_name} into" if request.merge else "wrote"
     ui.say(f"{what} {written} (server {server}, from {admin.node})")
     return written

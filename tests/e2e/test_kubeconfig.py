@@ -121,4 +121,3 @@ def test_destroy_removes_the_kubeconfig_mck_wrote(project: Project) -> None:
     assert run.rc == 0, run.explain()
     assert "removed inventory, kubeconfig and .mck/" in run.stderr
     assert not (project.path / "kubeconfig").exists()
-    assert (_home(project) / ".kube" / "config").exists()  # the user's own file stays

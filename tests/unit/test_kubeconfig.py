@@ -226,6 +226,10 @@ def test_merge_keeps_other_contexts_and_replaces_only_the_clusters_entries(proje
     assert doc["current-context"] == "work"  # kept unless asked
     assert _mode(config) == 0o600
     assert not (project / "kubeconfig").exists()
+    # The merged file stays the user's: a plain write over it is refused.
+    assert not kubeconfig.written_by_mck(config)
+    with pytest.raises(UsageError, match="was not written by mck"):
+        _export(project, output=str(config))
     _export(project, merge=True, use=True)
     assert yaml.safe_load(config.read_text())["current-context"] == "mck-k8s"
 

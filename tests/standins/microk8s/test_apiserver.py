@@ -19,13 +19,19 @@ import pytest
 from mk8s import apiserver, certs, kubeconfig, paths
 
 KUBECTL = Path(__file__).resolve().parents[1] / "kubectl" / "kubectl.py"
-NOW = time.time()
-NODES = [
-    {"name": "node-b", "ready": False, "created": NOW - 30, "version": "v1.32.3",
-     "internal_ip": "10.77.0.2"},
-    {"name": "node-a", "ready": True, "created": NOW - 7200, "version": "v1.32.3",
-     "internal_ip": "10.77.0.1"},
-]  # fmt: skip
+# What the daemon's status() gives the API server, for the server fixture.
+STATE: dict[str, Any] = {"dqlite_ok": True, "nodes": []}
+
+
+def _nodes() -> list[dict[str, Any]]:
+    """Two nodes, created 30 s and 2 h ago *now* (AGE is printed from the current time)."""
+    now = time.time()
+    return [
+        {"name": "node-b", "ready": False, "created": now - 30, "version": "v1.32.3",
+         "internal_ip": "10.77.0.2"},
+        {"name": "node-a", "ready": True, "created": now - 7200, "version": "v1.32.3",
+         "internal_ip": "10.77.0.1"},
+    ]  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -43,8 +49,8 @@ def snap_data(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
 @pytest.fixture(scope="module")
 def server(snap_data: Path) -> Iterator[int]:
-    state: dict[str, Any] = {"dqlite_ok": True, "nodes": NODES}
-    srv = apiserver.serve("127.0.0.1", 0, lambda: state)
+    STATE["nodes"] = _nodes()
+    srv = apiserver.serve("127.0.0.1", 0, lambda: STATE)
     yield srv.server_address[1]
     srv.shutdown()
     srv.server_close()
@@ -68,7 +74,7 @@ def _kubectl(*args: str, env: dict[str, str] | None = None) -> subprocess.Comple
 
 
 def test_routes_answer_like_an_apiserver() -> None:
-    current = {"dqlite_ok": True, "nodes": NODES}
+    current = {"dqlite_ok": True, "nodes": _nodes()}
     code, body = apiserver.route("GET", "/api/v1/nodes", True, current)
     assert code == 200 and body["kind"] == "NodeList"
     assert [i["metadata"]["name"] for i in body["items"]] == ["node-a", "node-b"]
@@ -87,6 +93,7 @@ def test_routes_answer_like_an_apiserver() -> None:
 def test_kubectl_lists_nodes_with_the_admin_kubeconfig(
     snap_data: Path, server: int, tmp_path: Path
 ) -> None:
+    STATE["nodes"] = _nodes()  # ages as of now, however long the suite took to get here
     config = _config(snap_data, tmp_path, server)
     run = _kubectl("get", "nodes", "--kubeconfig", str(config))
     assert run.returncode == 0, run.stderr
