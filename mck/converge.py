@@ -71,7 +71,7 @@ def show_plan(settings: Settings, ui: Ui) -> preview.Preview:
     config = preflight(project, settings.env)
     mode = str(variable(project, config, settings.env, "encryption") or encryption.DEFAULT)
     inventory = _read(project / "inventory")
-    tofu = _tofu(settings, ui)
+    tofu = tofu_for(settings, ui)
     state_dir = project / STATE_DIR
     state_dir.mkdir(exist_ok=True)
     ui.phase("plan", f"{tofu.name} plan")
@@ -87,7 +87,14 @@ def show_plan(settings: Settings, ui: Ui) -> preview.Preview:
         mode, planned_nodes(plan_json), previous=previous_setting(inventory, "mck_encryption")
     )
     changes = planned_changes(plan_json) if has_changes else NodeChanges()
-    shown = _preview(tofu, Ansible(project), changes, planned_nodes(plan_json), inventory, mode)
+    shown = _preview(
+        tofu,
+        ansible_for(settings, ui, task_lines=False),
+        changes,
+        planned_nodes(plan_json),
+        inventory,
+        mode,
+    )
     for line in preview.lines(shown):
         ui.say(line)
     if shown.scale_down.refusal:
@@ -104,8 +111,8 @@ def converge(settings: Settings, ui: Ui) -> Outcome:
     mode = str(variable(project, config, settings.env, "encryption") or encryption.DEFAULT)
     public_api = flag(variable(project, config, settings.env, "public_api"))
     previous_inventory = _read(project / "inventory")
-    tofu = _tofu(settings, ui)
-    ansible = _ansible(settings, ui)
+    tofu = tofu_for(settings, ui)
+    ansible = ansible_for(settings, ui)
     state_dir = project / STATE_DIR
     state_dir.mkdir(exist_ok=True)
 
@@ -209,7 +216,7 @@ def destroy(settings: Settings, ui: Ui) -> None:
     project = settings.project.resolve()
     ui.phase("preflight", str(project))
     preflight(project, settings.env)
-    tofu = _tofu(settings, ui)
+    tofu = tofu_for(settings, ui)
     if tofu.needs_init():
         tofu.init()
     ui.phase("destroy", f"{tofu.name} destroy")
@@ -244,7 +251,7 @@ def status(settings: Settings, ui: Ui | None = None) -> Report:
     inventory = _read(project / "inventory")
     if not inventory:
         raise UsageError(f"{project} has no inventory yet: run mck to converge first")
-    tofu = _tofu(settings, ui)
+    tofu = tofu_for(settings, ui)
     if tofu.needs_init():
         tofu.init()
     nodes = nodes_from_state(tofu.show_json())
@@ -253,7 +260,7 @@ def status(settings: Settings, ui: Ui | None = None) -> Report:
     mode = previous_setting(inventory, "mck_encryption") or encryption.DEFAULT
     on_mesh = mode == "mesh"
     cluster_ips = mesh.previous_from_inventory(inventory) if on_mesh else {}
-    probes = probe(_ansible(settings, ui, task_lines=False), nodes, cluster_ips)
+    probes = probe(ansible_for(settings, ui, task_lines=False), nodes, cluster_ips)
     plan = cluster.plan(probes, nat_ok=on_mesh)
     return Report(
         cluster=cluster_name(project, config, settings.env),
@@ -484,12 +491,12 @@ def _describe(changes: NodeChanges) -> str:
     return "; ".join(parts) or "non-node resources only"
 
 
-def _tofu(settings: Settings, ui: Ui) -> Tofu:
+def tofu_for(settings: Settings, ui: Ui) -> Tofu:
     binary = find_binary(settings.env)
     return Tofu(binary, settings.project.resolve(), dict(settings.env), echo=ui.write, log=ui.debug)
 
 
-def _ansible(settings: Settings, ui: Ui, *, task_lines: bool = True) -> Ansible:
+def ansible_for(settings: Settings, ui: Ui, *, task_lines: bool = True) -> Ansible:
     return Ansible(
         settings.project.resolve(),
         echo=ui.write,

@@ -17,15 +17,14 @@ from pathlib import Path
 from typing import Any
 
 from mck import encryption, kubeconfig, mesh
-from mck.ansible import PLAYBOOKS, Ansible
-from mck.converge import KUBECONFIG_FILE, Settings, probe
+from mck.ansible import PLAYBOOKS
+from mck.converge import KUBECONFIG_FILE, Settings, ansible_for, probe, tofu_for
 from mck.errors import ClusterError, MckError, UsageError
 from mck.inventory import previous_setting
 from mck.nodes import nodes_from_state
 from mck.preflight import check_project, cluster_name, read_config
 from mck.report import Ui
 from mck.status import NodeStatus, node_statuses
-from mck.tofu import Tofu, find_binary
 
 SANS_TASK = "Read the API certificate's addresses"
 
@@ -112,7 +111,7 @@ def read_admin(settings: Settings, ui: Ui) -> Admin:
         inventory = (project / "inventory").read_text(encoding="utf-8")
     except FileNotFoundError:
         raise UsageError(f"{project} has no inventory yet: run mck to converge first") from None
-    tofu = Tofu(find_binary(settings.env), project, dict(settings.env), echo=ui.write)
+    tofu = tofu_for(settings, ui)
     if tofu.needs_init():
         tofu.init()
     nodes = nodes_from_state(tofu.show_json())
@@ -120,7 +119,7 @@ def read_admin(settings: Settings, ui: Ui) -> Admin:
         raise UsageError("the state has no nodes: run mck to converge first")
     mode = previous_setting(inventory, "mck_encryption") or encryption.DEFAULT
     cluster_ips = mesh.previous_from_inventory(inventory) if mode == "mesh" else {}
-    ansible = Ansible(project)
+    ansible = ansible_for(settings, ui, task_lines=False)
     probes = probe(ansible, nodes, cluster_ips)
     source = _source(node_statuses(nodes, probes, cluster_ips))
     ssh_user = next(n.ssh_user for n in nodes if n.name == source.name)

@@ -23,6 +23,9 @@ Handler = Callable[[dict[str, Any]], dict[str, Any]]
 class _Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
     # terraform creates instances in parallel: each connection gets its own thread.
     daemon_threads = True
+    # socketserver listens with a backlog of 5: a burst of parallel clients on a loaded machine
+    # then gets EAGAIN from connect() on a unix socket. Real cloud APIs do not refuse a burst.
+    request_queue_size = 128
     handle_request_line: Handler
 
 
