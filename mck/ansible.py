@@ -10,6 +10,7 @@ any extra vars (join tokens) into it, and those must not outlive the run.
 
 from __future__ import annotations
 
+import json
 import os
 import shlex
 import shutil
@@ -134,13 +135,13 @@ class Ansible:
         private = Path(tempfile.mkdtemp(prefix="mck-runner-"))
         try:
             os.chmod(private, 0o700)
+            _write_extravars(private, extravars or {})
             runner = ansible_runner.run(
                 private_data_dir=str(private),
                 project_dir=str(self.project),
                 playbook=str(playbook),
                 inventory=str(self.inventory),
                 limit=limit,
-                extravars=extravars or {},
                 envvars=self.envvars(),
                 event_handler=on_event,
                 quiet=True,
@@ -203,3 +204,17 @@ def _message(res: dict[str, Any]) -> str:
                 continue  # the command's own stderr below says more
             return lines[-1] if key == "module_stderr" else lines[0]
     return "failed (no message)"
+
+
+def _write_extravars(private: Path, extravars: dict[str, Any]) -> None:
+    """Hand extra vars to ansible as a file (`-e @env/extravars`), never on its command line:
+    ansible-runner puts an `extravars=` dict into argv, where `ps` shows join tokens to every
+    user of the machine. The file lives in the 0700 private dir and is deleted with it."""
+    if not extravars:
+        return
+    env = private / "env"
+    env.mkdir(mode=0o700)
+    path = env / "extravars"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        json.dump(extravars, handle)  # JSON is YAML: ansible reads it as a vars file
