@@ -79,6 +79,7 @@ def main() -> int:
         with Lab(workdir / "lab") as lab:
             for nodes in sizes:
                 results.append(measure_size(lab, workdir / f"n{nodes}", cli_config, nodes, args))
+                results.sort(key=lambda size: size.nodes)
                 if args.json:  # after each size: an interrupted run keeps what it measured
                     args.json.write_text(json.dumps(metrics.to_json(results), indent=2) + "\n")
     finally:

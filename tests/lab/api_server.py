@@ -23,6 +23,9 @@ Handler = Callable[[dict[str, Any]], dict[str, Any]]
 class _Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
     # terraform creates instances in parallel: each connection gets its own thread.
     daemon_threads = True
+    # A client's connect fails at once (EAGAIN) when the backlog is full, and a loaded machine
+    # accepts slowly: room for terraform's parallelism (10) per provider, three providers.
+    request_queue_size = 64
     handle_request_line: Handler
 
 
