@@ -39,6 +39,9 @@ AcceptEnv LANG LC_*
 Subsystem sftp /usr/lib/openssh/sftp-server
 # Many parallel ansible/mck connections to one VM are normal here; do not drop them.
 MaxStartups 100:30:200
+# The benchmark counts, per VM, connections ("Accepted publickey") and remote commands
+# ("Starting session: command") in the console log; VERBOSE is the lowest level logging both.
+LogLevel VERBOSE
 """
 
 # cloud-init's Debian /etc/hosts template (manage_etc_hosts), so sudo resolves the hostname.
