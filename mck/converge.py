@@ -128,15 +128,25 @@ def converge(settings: Settings, ui: Ui) -> Outcome:
         previous_mode = previous_setting(previous_inventory, "mck_encryption")
         encryption.check(mode, planned_nodes(plan_json), previous=previous_mode)
         changes = planned_changes(plan_json) if has_changes else NodeChanges()
-        # The plan section: the same one `mck plan` prints, from one probe of today's nodes.
-        shown = _preview(tofu, ansible, changes, planned_nodes(plan_json), previous_inventory, mode)
-        for line in preview.lines(shown):
-            ui.say(line)
-        if shown.scale_down.refusal:
-            raise UsageError(shown.scale_down.refusal)
+        # The plan section. When VMs go, it is the one `mck plan` prints, from a probe of today's
+        # nodes: removals must be decided before the apply (on a first run there is nothing to
+        # probe, so it is cheap). Otherwise joins are decided after configure by the probe that
+        # runs anyway: probing twice would cost every no-op converge a round trip per node.
+        if changes.destroyed or changes.replaced or not previous_inventory:
+            planned = planned_nodes(plan_json)
+            shown = _preview(tofu, ansible, changes, planned, previous_inventory, mode)
+            for line in preview.lines(shown):
+                ui.say(line)
+            if shown.scale_down.refusal:
+                raise UsageError(shown.scale_down.refusal)
+        else:
+            shown = None
+            for line in preview.tofu_lines(changes):
+                ui.say(line)
+            ui.say("cluster actions: decided after configure, from one probe of every node")
 
         # scale-down: leaving members go before their VMs, one at a time, through a remaining one.
-        if shown.scale_down.removals:
+        if shown and shown.scale_down.removals:
             names = ", ".join(r.node.name for r in shown.scale_down.removals)
             ui.phase("scale-down", f"removing {names} from the cluster")
             _remove_leaving(ansible, shown.scale_down, ui)

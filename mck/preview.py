@@ -67,20 +67,25 @@ def build(
 
 
 def lines(preview: Preview) -> list[str]:
-    out = ["OpenTofu changes:"]
-    for label, names in (
-        ("create", preview.changes.created),
-        ("replace", preview.changes.replaced),
-        ("destroy", preview.changes.destroyed),
-    ):
-        out += [f"  {label:<8}{name}" for name in names]
-    if len(out) == 1:
-        out.append("  (no node changes)")
+    out = tofu_lines(preview.changes)
     out.append("cluster actions:")
     actions = _actions(preview)
     out += [f"  {a}" for a in actions] or ["  (none)"]
     # A refusal is not listed here: the caller reports it as the run's error line.
     out += [f"warning: {w}" for w in preview.warnings]
+    return out
+
+
+def tofu_lines(changes: NodeChanges) -> list[str]:
+    out = ["OpenTofu changes:"]
+    for label, names in (
+        ("create", changes.created),
+        ("replace", changes.replaced),
+        ("destroy", changes.destroyed),
+    ):
+        out += [f"  {label:<8}{name}" for name in names]
+    if len(out) == 1:
+        out.append("  (no node changes)")
     return out
 
 
