@@ -160,9 +160,15 @@ def converge(settings: Settings, ui: Ui) -> Outcome:
     finally:
         planfile.unlink(missing_ok=True)
 
-    # state: read back what exists, through the CLI so remote backends work.
-    ui.phase("state", f"{tofu.name} show")
-    nodes = nodes_from_state(tofu.show_json())
+    # state: read back what exists, through the CLI so remote backends work. When nothing was
+    # applied, the plan's refreshed prior state is that state: no second `show -json` needed.
+    prior = plan_json.get("prior_state")
+    if has_changes or not isinstance(prior, dict):
+        ui.phase("state", f"{tofu.name} show")
+        nodes = nodes_from_state(tofu.show_json())
+    else:
+        ui.phase("state", "the plan's refreshed state (nothing was applied)")
+        nodes = nodes_from_state(prior)
     if not nodes:
         raise UsageError("the state has no nodes: set at least one node count in instances.tf")
     for node in nodes:

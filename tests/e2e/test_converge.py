@@ -70,7 +70,17 @@ def test_every_run_leaves_a_redacted_debug_log(project: Project) -> None:
     assert re.search(r"^\$ \S+/terraform apply ", text, re.M), text[:2000]
     assert re.search(r"^\$ \S*ansible-playbook .*main\.yml", text, re.M), text
     assert "TASK [microk8s : " in text and "PLAY RECAP" in text
-    for phase in ("preflight", "plan", "provision", "configure", "cluster", "report"):
+    for phase in (
+        "preflight",
+        "plan",
+        "provision",
+        "state",
+        "inventory",
+        "configure",
+        "probe",
+        "act",
+        "report",
+    ):
         assert re.search(rf"^phase {phase} done \d+\.\d\ds$", text, re.M), phase
     assert text.rstrip().endswith("exit 0")
     # No credential: the TF_VAR_ tokens the providers were given are masked.
