@@ -22,7 +22,8 @@ from mck import cluster, encryption, known_hosts, kubeconfig, mesh, preview, sca
 from mck.ansible import PLAYBOOKS, Ansible, PlayResult
 from mck.debuglog import LOG_DIR
 from mck.errors import ClusterError, MckError, UsageError
-from mck.inventory import previous_setting, render, write_atomic
+from mck.files import write_atomic
+from mck.inventory import previous_setting, render
 from mck.nodes import (
     Node,
     NodeChanges,
@@ -31,7 +32,15 @@ from mck.nodes import (
     planned_changes,
     planned_nodes,
 )
-from mck.preflight import check_project, cluster_name, flag, preflight, read_config, variable
+from mck.preflight import (
+    Config,
+    check_project,
+    cluster_name,
+    flag,
+    preflight,
+    read_config,
+    variable,
+)
 from mck.progress import PlayProgress
 from mck.report import Ui
 from mck.status import Report, node_statuses, problems, render_table
@@ -257,11 +266,23 @@ def destroy(settings: Settings, ui: Ui) -> None:
     ui.say(f"all resources destroyed; removed {removed} and .mck/ (except {LOG_DIR})")
 
 
-def status(settings: Settings, ui: Ui | None = None) -> Report:
-    """Every node in the state, probed at once; changes nothing. Needs the inventory a converge
-    wrote (its mesh addresses and encryption are what the cluster was built with)."""
+@dataclass(frozen=True)
+class Existing:
+    """The nodes a converge made, as the state and the last inventory describe them, probed."""
+
+    project: Path
+    config: Config
+    inventory: str  # the text of the inventory the last converge wrote
+    nodes: list[Node]
+    mode: str  # the encryption the cluster was built with
+    cluster_ips: dict[str, str]  # node name -> mesh address (empty without the mesh)
+    probes: list[cluster.Probe]
+
+
+def probe_existing(settings: Settings, ui: Ui) -> Existing:
+    """Read the state and the inventory a converge wrote (its mesh addresses and encryption are
+    what the cluster was built with), and probe every node at once. Changes nothing."""
     project = settings.project.resolve()
-    ui = ui or Ui()
     check_project(project)
     config = read_config(project)
     inventory = _read(project / "inventory")
@@ -274,14 +295,20 @@ def status(settings: Settings, ui: Ui | None = None) -> Report:
     if not nodes:
         raise UsageError("the state has no nodes: run mck to converge first")
     mode = previous_setting(inventory, "mck_encryption") or encryption.DEFAULT
-    on_mesh = mode == "mesh"
-    cluster_ips = mesh.previous_from_inventory(inventory) if on_mesh else {}
+    cluster_ips = mesh.previous_from_inventory(inventory) if mode == "mesh" else {}
     probes = probe(ansible_for(settings, ui, task_lines=False), nodes, cluster_ips)
-    plan = cluster.plan(probes, nat_ok=on_mesh)
+    return Existing(project, config, inventory, nodes, mode, cluster_ips, probes)
+
+
+def status(settings: Settings, ui: Ui | None = None) -> Report:
+    """Every node in the state, probed at once; changes nothing."""
+    ui = ui or Ui()
+    existing = probe_existing(settings, ui)
+    plan = cluster.plan(existing.probes, nat_ok=existing.mode == "mesh")
     return Report(
-        cluster=cluster_name(project, config, settings.env),
-        encryption=mode,
-        nodes=node_statuses(nodes, probes, cluster_ips),
+        cluster=cluster_name(existing.project, existing.config, settings.env),
+        encryption=existing.mode,
+        nodes=node_statuses(existing.nodes, existing.probes, existing.cluster_ips),
         problems=problems(plan),
     )
 
@@ -307,7 +334,7 @@ def write_inventory(
         encryption=encryption,
         public_api=public_api,
     )
-    write_atomic(project / "inventory", text)
+    write_atomic(project / "inventory", text, mode=0o644)  # no secrets in it: readable
     return mesh_ips
 
 

@@ -3,9 +3,7 @@ atomically so a failed run never leaves a half-written file for `ansible-playboo
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -72,28 +70,6 @@ def previous_setting(text: str, name: str) -> str | None:
     return None
 
 
-def write_atomic(path: Path, text: str) -> None:
-    """Replace `path` with `text` in one step (mode 0644): readers see the old file or the new
-    one, never a part; on any failure the old file stays and no temporary file is left."""
-    try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    except OSError as exc:
-        raise MckError(f"cannot write {path}: {exc.strerror}") from exc
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            os.fchmod(out.fileno(), 0o644)  # mkstemp creates 0600; others may read inventories
-            out.write(text)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, path)
-    except BaseException as exc:
-        Path(tmp).unlink(missing_ok=True)
-        if isinstance(exc, OSError):
-            raise MckError(f"cannot write {path}: {exc.strerror}") from exc
-        raise
-    _fsync_dir(path.parent)
-
-
 def _groups(nodes: list[Node]) -> list[tuple[str, list[Node]]]:
     """(cloud, nodes) pairs: known clouds in their usual order, any other cloud after them."""
     clouds = sorted({n.cloud for n in nodes}, key=lambda c: (_rank(c), c))
@@ -132,12 +108,3 @@ def _fields(n: Node) -> list[tuple[str, str | None]]:
         ("private IP", n.private_ip),
         ("ssh user", n.ssh_user),
     ]
-
-
-def _fsync_dir(directory: Path) -> None:
-    """Make the rename itself durable: without this a crash can bring back the old file."""
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -20,7 +20,6 @@ import binascii
 import ipaddress
 import os
 import re
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -29,6 +28,7 @@ from urllib.parse import urlsplit
 import yaml
 
 from mck.errors import MckError, UsageError
+from mck.files import write_atomic
 
 MARK = "# Written by mck kubeconfig"
 API_PORT = 16443
@@ -235,26 +235,9 @@ def write_private(path: Path, text: str) -> Path:
     target = Path(os.path.realpath(path))
     try:
         target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     except OSError as exc:
         raise MckError(f"cannot write {path}: {exc.strerror}") from exc
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            os.fchmod(out.fileno(), 0o600)
-            out.write(text)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, target)
-    except BaseException as exc:
-        Path(tmp).unlink(missing_ok=True)
-        if isinstance(exc, OSError):
-            raise MckError(f"cannot write {path}: {exc.strerror}") from exc
-        raise
-    dir_fd = os.open(target.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+    write_atomic(target, text, mode=0o600)
     return target
 
 

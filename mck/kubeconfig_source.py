@@ -16,13 +16,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mck import encryption, kubeconfig, mesh
+from mck import kubeconfig
 from mck.ansible import PLAYBOOKS
-from mck.converge import KUBECONFIG_FILE, Settings, ansible_for, probe, tofu_for
+from mck.converge import KUBECONFIG_FILE, Settings, ansible_for, probe_existing
 from mck.errors import ClusterError, MckError, UsageError
 from mck.inventory import previous_setting
-from mck.nodes import nodes_from_state
-from mck.preflight import check_project, cluster_name, read_config
+from mck.preflight import cluster_name
 from mck.report import Ui
 from mck.status import NodeStatus, node_statuses
 
@@ -104,24 +103,10 @@ def _target(project: Path, request: Request, settings: Settings) -> Path | None:
 
 def read_admin(settings: Settings, ui: Ui) -> Admin:
     """The admin credentials and API certificate SANs of the first ready voter."""
-    project = settings.project.resolve()
-    check_project(project)
-    config = read_config(project)
-    try:
-        inventory = (project / "inventory").read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise UsageError(f"{project} has no inventory yet: run mck to converge first") from None
-    tofu = tofu_for(settings, ui)
-    if tofu.needs_init():
-        tofu.init()
-    nodes = nodes_from_state(tofu.show_json())
-    if not nodes:
-        raise UsageError("the state has no nodes: run mck to converge first")
-    mode = previous_setting(inventory, "mck_encryption") or encryption.DEFAULT
-    cluster_ips = mesh.previous_from_inventory(inventory) if mode == "mesh" else {}
+    existing = probe_existing(settings, ui)
+    nodes = existing.nodes
     ansible = ansible_for(settings, ui, task_lines=False)
-    probes = probe(ansible, nodes, cluster_ips)
-    source = _source(node_statuses(nodes, probes, cluster_ips))
+    source = _source(node_statuses(nodes, existing.probes, existing.cluster_ips))
     ssh_user = next(n.ssh_user for n in nodes if n.name == source.name)
     with tempfile.TemporaryDirectory(prefix="mck-kubeconfig-") as tmp:
         os.chmod(tmp, 0o700)
@@ -139,11 +124,11 @@ def read_admin(settings: Settings, ui: Ui) -> Admin:
     sans_out = str(result.captured.get(source.name, {}).get(SANS_TASK, {}).get("stdout", ""))
     admin_cluster, admin_user = kubeconfig.parse_admin(text)
     return Admin(
-        cluster_name=cluster_name(project, config, settings.env),
+        cluster_name=cluster_name(existing.project, existing.config, settings.env),
         node=source.name,
         public_ip=source.public_ip,
         ssh_user=ssh_user,
-        public_api=previous_setting(inventory, "mck_public_api") == "true",
+        public_api=previous_setting(existing.inventory, "mck_public_api") == "true",
         sans=frozenset(kubeconfig.parse_sans(sans_out)),
         cluster=admin_cluster,
         user=admin_user,

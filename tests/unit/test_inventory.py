@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from mck.errors import MckError
-from mck.inventory import previous_setting, render, write_atomic
+from mck.files import write_atomic
+from mck.inventory import previous_setting, render
 from mck.nodes import Node, nodes_from_state
 
 TEMPLATE = Path(__file__).parents[2] / "templates" / "inventory.j2"
@@ -156,8 +157,8 @@ def test_write_atomic_writes_the_text_with_mode_0644(tmp_path: Path) -> None:
     target = tmp_path / "inventory"
     old_umask = os.umask(0o077)  # even a strict umask must not make the inventory private
     try:
-        write_atomic(target, "first\n")
-        write_atomic(target, "second\n")
+        write_atomic(target, "first\n", mode=0o644)
+        write_atomic(target, "second\n", mode=0o644)
     finally:
         os.umask(old_umask)
 
@@ -173,7 +174,9 @@ def test_a_failed_render_leaves_the_old_inventory_intact(tmp_path: Path) -> None
     broken.write_text("{{ no_such_variable }}\n")
 
     with pytest.raises(MckError):
-        write_atomic(target, render([DO], template=broken, cluster_name="mck-k8s", mesh_ips=MESH))
+        write_atomic(
+            target, render([DO], template=broken, cluster_name="mck-k8s", mesh_ips=MESH), mode=0o644
+        )
 
     assert target.read_text() == "old inventory\n"
 
@@ -189,7 +192,7 @@ def test_a_failed_write_leaves_the_old_file_and_no_temporary_file(
 
     monkeypatch.setattr(os, "fsync", full_disk)
     with pytest.raises(MckError, match="No space left on device"):
-        write_atomic(target, "new inventory\n")
+        write_atomic(target, "new inventory\n", mode=0o644)
 
     assert target.read_text() == "old inventory\n"
     assert [p.name for p in tmp_path.iterdir()] == ["inventory"]
@@ -197,7 +200,7 @@ def test_a_failed_write_leaves_the_old_file_and_no_temporary_file(
 
 def test_an_unwritable_directory_is_an_mck_error(tmp_path: Path) -> None:
     with pytest.raises(MckError, match="cannot write"):
-        write_atomic(tmp_path / "missing-dir" / "inventory", "x\n")
+        write_atomic(tmp_path / "missing-dir" / "inventory", "x\n", mode=0o644)
 
 
 @pytest.mark.skipif(
