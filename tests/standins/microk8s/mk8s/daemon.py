@@ -23,6 +23,7 @@ from typing import Any
 from . import (
     agent,
     certs,
+    daemonset,
     failure_domain,
     felix,
     identity,
@@ -215,6 +216,7 @@ class Daemon:
             "addons": cluster["addons"],
             "cluster_id": cluster["cluster_id"],
             "felix": felix.current(cluster),
+            "calico_node": daemonset.current(cluster),
         }
 
     # ---- liveness --------------------------------------------------------------------------
