@@ -222,6 +222,8 @@ def converge(settings: Settings, ui: Ui) -> Outcome:
         plan = cluster.plan(probes, nat_ok=on_mesh)
     if mode == "calico-wireguard":
         _enable_calico_wireguard(ansible, plan, ui)
+    if on_mesh:
+        _use_mesh_for_calico(ansible, plan, ui)
 
     # report: one table, then every problem that is left.
     ui.phase("report")
@@ -502,6 +504,18 @@ def _enable_calico_wireguard(ansible: Ansible, plan: cluster.ClusterPlan, ui: Ui
         PLAYBOOKS / "calico_wireguard.yml", extravars={"mck_leader": plan.leader.name}
     )
     _raise_for_failures(result, "enabling Calico WireGuard")
+
+
+def _use_mesh_for_calico(ansible: Ansible, plan: cluster.ClusterPlan, ui: Ui) -> None:
+    """Calico's node address autodetection is cluster state (the calico-node DaemonSet's env):
+    one member points it at wg0, so pod traffic between nodes takes the mesh."""
+    if plan.leader is None:
+        return  # no ready member to ask; the plan's problems already say why
+    ui.say(f"making Calico use the mesh interface (wg0) through {plan.leader.name}")
+    result = ansible.playbook(
+        PLAYBOOKS / "calico_interface.yml", extravars={"mck_leader": plan.leader.name}
+    )
+    _raise_for_failures(result, "making Calico use the mesh interface")
 
 
 def _raise_for_failures(result: PlayResult, what: str) -> None:

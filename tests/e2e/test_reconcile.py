@@ -5,11 +5,13 @@ sit on three clouds (join order alone would put two on DigitalOcean); then the A
 settings are taken away on the running node (as on a node installed by hand: no --node-ip, no
 --advertise-address, no Calico interface, microk8s' shipped certificate template, the default
 failure domain) and mck brings every one of them back, restarting what reads them; a second
-converge changes nothing.
+converge changes nothing. Calico's address autodetection (the calico-node DaemonSet, cluster
+state) is set to wg0 by the first converge and not set again afterwards.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from typing import Any
@@ -56,6 +58,17 @@ def _sans(project: Project, node: str) -> str:
     return project.lab.host(node).run(argv).stdout
 
 
+def _calico_node(project: Project, node: str) -> tuple[list[str], str]:
+    """calico-node's IP_AUTODETECTION_METHOD values and the DaemonSet's generation, as a
+    member reads them."""
+    argv = [MICROK8S, "kubectl", "get", "daemonset", "calico-node", "-n", "kube-system"]
+    obj = json.loads(project.lab.host(node).run([*argv, "-o", "json"]).stdout)
+    containers = obj["spec"]["template"]["spec"]["containers"]
+    env = [v for c in containers if c["name"] == "calico-node" for v in c.get("env", [])]
+    methods = [v.get("value", "") for v in env if v["name"] == "IP_AUTODETECTION_METHOD"]
+    return methods, str(obj["metadata"]["generation"])
+
+
 def _eventually_internal_ip(project: Project, node: str, want: str) -> str:
     deadline = time.monotonic() + 20
     while (got := _internal_ip(project, node)) != want and time.monotonic() < deadline:
@@ -74,6 +87,9 @@ def test_voters_land_on_three_clouds(project: Project) -> None:
         domain = {"digitalocean": 1, "linode": 2, "aws": 3}[CLOUD.get(name, "digitalocean")]
         ha_conf = project.lab.host(name).read_file(f"{DATA}/args/ha-conf")
         assert ha_conf == f"failure-domain={domain}\n", (name, ha_conf)
+    # Set once, through the leader, on the cluster's DaemonSet: every member reads it.
+    methods, generation = _calico_node(project, "mck-k8s-linode-0")
+    assert (methods, generation) == (["interface=wg0"], "2"), (methods, generation)
 
 
 def test_settings_taken_away_on_a_running_node_are_reconciled(project: Project) -> None:
@@ -112,3 +128,5 @@ def test_second_converge_changes_nothing(project: Project) -> None:
     counts = recap(run.stderr)
     assert set(counts) == set(NAMES), run.stderr
     assert all(c["changed"] == 0 for c in counts.values()), counts
+    # Not set again: `kubectl set env` that changes the template bumps the generation.
+    assert _calico_node(project, "mck-k8s-do-1") == (["interface=wg0"], "2")

@@ -1,5 +1,6 @@
 """`microk8s kubectl`: only what the project uses, as kubectl prints: `get nodes`, `delete node`,
-`get|patch felixconfiguration` (kubectl_felix.py), `cordon|drain NODE` (kubectl_drain.py).
+`get|patch felixconfiguration` (kubectl_felix.py), `cordon|drain NODE` (kubectl_drain.py),
+`get daemonset` and `set env` for calico-node (kubectl_daemonset.py).
 
 The wrapper (microk8s-resources/wrappers/microk8s-kubectl.wrapper) answers a worker with a
 sentence and exit 0, and a stopped node with utils.sh exit_if_stopped. Table output follows
@@ -17,7 +18,7 @@ import sys
 import time
 from typing import Any
 
-from . import common, felix, kubectl_drain, kubectl_felix, service
+from . import common, daemonset, felix, kubectl_daemonset, kubectl_drain, kubectl_felix, service
 
 REFUSED = (
     "The connection to the server 127.0.0.1:16443 was refused"
@@ -198,6 +199,36 @@ def felix_command(
     sys.exit(kubectl_felix.patch(names, patch_kind, patch_text, submit, current))
 
 
+def daemonset_command(
+    positional: list[str], namespace: str, output: str, selector: str, argv: list[str]
+) -> None:
+    """`get daemonset NAME` / `get daemonset/NAME`, `set env daemonset/NAME KEY=VALUE…`."""
+    verb = positional[0]
+    rest = positional[2:] if verb == "set" else positional[1:]
+    env = dict(a.split("=", 1) for a in rest if "=" in a)
+    refs = [a for a in rest if "=" not in a]
+    if len(refs) == 2 and "/" not in refs[0]:
+        refs = [f"{refs[0]}/{refs[1]}"]
+    kind, _, name = refs[0].partition("/") if len(refs) == 1 else ("", "", "")
+    get_ok = (
+        verb == "get" and not env and (output in ("json", "name") or output.startswith("jsonpath="))
+    )
+    set_ok = verb == "set" and output == "" and not any(a.endswith("-") for a in refs)
+    if kind.lower() not in daemonset.NAMES or not name or not (get_ok or set_ok):
+        common.die(
+            f"error: the microk8s stand-in's kubectl does not implement: {' '.join(argv)}",
+            1,
+            err=True,
+        )
+    current = service.status()
+    if current is None or not current["ready"]:
+        common.die(REFUSED, 1, err=True)
+    if verb == "get":
+        sys.exit(kubectl_daemonset.get(name, namespace, output, current))
+    submit = kubectl_felix.submit_change
+    sys.exit(kubectl_daemonset.set_env(name, namespace, env, selector, submit, current))
+
+
 def main(argv: list[str]) -> None:
     if common.is_worker():
         print(
@@ -215,8 +246,21 @@ def main(argv: list[str]) -> None:
         sys.exit(kubectl_drain.main(argv[0], argv[1:], current["nodes"]))
     output, headers, positional = "", True, []
     patch_kind, patch_text = "strategic", None
+    namespace, selector = "default", "*"  # kubectl's defaults (kubeconfig context, set env -c)
     args = iter(argv)
     for arg in args:
+        if arg in ("-n", "--namespace"):
+            namespace = next(args, "")
+            continue
+        if arg.startswith(("-n=", "--namespace=")):
+            namespace = arg.split("=", 1)[1]
+            continue
+        if arg in ("-c", "--containers"):
+            selector = next(args, "")
+            continue
+        if arg.startswith(("-c=", "--containers=")):
+            selector = arg.split("=", 1)[1]
+            continue
         if arg in ("-p", "--patch"):
             patch_text = next(args, None)
         elif arg.startswith(("-p=", "--patch=")):
@@ -235,6 +279,12 @@ def main(argv: list[str]) -> None:
             headers = False
         else:
             positional.append(arg)
+    if positional[:2] == ["set", "env"] or (
+        positional[:1] == ["get"]
+        and len(positional) >= 2
+        and positional[1].split("/")[0].lower() in daemonset.NAMES
+    ):
+        daemonset_command(positional, namespace, output, selector, argv)
     if len(positional) >= 2 and positional[1].lower() in felix.NAMES:
         felix_command(positional, output, headers, patch_kind, patch_text, argv)
     supported = (

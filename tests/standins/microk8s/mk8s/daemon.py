@@ -25,6 +25,7 @@ from . import (
     agent,
     apiserver,
     certs,
+    daemonset,
     failure_domain,
     felix,
     identity,
@@ -225,6 +226,7 @@ class Daemon:
             "addons": cluster["addons"],
             "cluster_id": cluster["cluster_id"],
             "felix": felix.current(cluster),
+            "calico_node": daemonset.current(cluster),
         }
 
     # ---- liveness --------------------------------------------------------------------------

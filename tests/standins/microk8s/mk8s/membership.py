@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from . import felix, roles, store
+from . import daemonset, felix, roles, store
 
 
 class ChangeError(Exception):
@@ -78,6 +78,9 @@ def apply(
             new["felix"], _ = felix.patched(felix.current(new), op["patch"])
         except felix.Invalid as err:
             raise ChangeError(str(err)) from err
+    elif kind == "set_calico_node_env":
+        # `kubectl set env` patches the template as stored at that moment.
+        new["calico_node"] = daemonset.with_env(daemonset.current(new), op["selector"], op["env"])
     elif kind == "noop":
         pass
     else:
