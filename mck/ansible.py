@@ -106,11 +106,13 @@ class Ansible:
         capture: Iterable[str] = (),
         secrets: Iterable[str] = (),
         show_output: bool = False,
+        then: Path | None = None,
     ) -> PlayResult:
         """Run one playbook against the project's inventory; never raises for failed hosts.
 
         Shown: with -v, ansible's whole output; otherwise, for a `show_output` playbook, its
-        PLAY RECAP (each node's outcome). Everything else goes to the log."""
+        PLAY RECAP (each node's outcome). Everything else goes to the log. `then`: a second
+        playbook run after the first in the same ansible-playbook process."""
         capture = set(capture)
         secrets = [s for s in secrets if s]
         result = PlayResult(status="unknown", rc=-1)
@@ -139,7 +141,7 @@ class Ansible:
             runner = ansible_runner.run(
                 private_data_dir=str(private),
                 project_dir=str(self.project),
-                playbook=str(playbook),
+                playbook=str(_chain(private, playbook, then) if then else playbook),
                 inventory=str(self.inventory),
                 limit=limit,
                 envvars=self.envvars(),
@@ -151,6 +153,11 @@ class Ansible:
             result.status, result.rc = runner.status, runner.rc
             # The exact command ansible-runner ran (its extra vars hold join tokens: masked).
             command = getattr(getattr(runner, "config", None), "command", None) or [playbook.name]
+            if then:  # the equivalent command: both playbooks instead of the throwaway chain
+                chain = str(private / "chain.yml")
+                command = [
+                    a for c in command for a in ([str(playbook), str(then)] if c == chain else [c])
+                ]
             log(f"$ {redact(shlex.join(command), secrets)}")
         finally:
             shutil.rmtree(private, ignore_errors=True)
@@ -218,3 +225,15 @@ def _write_extravars(private: Path, extravars: dict[str, Any]) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         json.dump(extravars, handle)  # JSON is YAML: ansible reads it as a vars file
+
+
+def _chain(private: Path, first: Path, then: Path) -> Path:
+    """A playbook importing `first`, then `then`: both in one ansible-playbook process (one
+    start-up, one PLAY RECAP, the SSH masters of the first reused by the second). Each imported
+    play keeps its own playbook_dir, so roles and templates resolve as when run alone."""
+    chain = private / "chain.yml"
+    chain.write_text(
+        "".join(f"- import_playbook: {json.dumps(str(p))}\n" for p in (first, then)),
+        encoding="utf-8",
+    )
+    return chain

@@ -47,6 +47,8 @@ from mck.status import Report, node_statuses, problems, render_table
 from mck.tofu import Tofu, find_binary
 
 STATE_DIR = ".mck"  # project-local, generated: plan file, known_hosts, ssh control sockets
+PROBE = PLAYBOOKS / "probe.yml"  # mck's status probe: one remote command per node
+PROBE_TASK = "Read microk8s status"
 JOIN_TOKEN_TTL = 300  # seconds a join token stays valid on the leader
 DRAIN_TIMEOUT = 120  # seconds `kubectl drain` may take to evict a leaving node's pods
 # What --destroy removes besides the VMs: only files mck itself writes (never a user's own).
@@ -198,19 +200,22 @@ def converge(settings: Settings, ui: Ui) -> Outcome:
     )
 
     # configure: the site playbook, the same one a user can run by hand.
-    ui.phase("configure", f"ansible-playbook main.yml on {len(nodes)} nodes")
-    result = ansible.playbook(project / "main.yml", show_output=True)
+    # The status probe rides along as a last play: no second ansible start-up, same SSH masters.
+    ui.phase("configure", f"ansible-playbook main.yml on {len(nodes)} nodes, then the probe")
+    result = ansible.playbook(
+        project / "main.yml", then=PROBE, capture={PROBE_TASK}, show_output=True
+    )
     _raise_for_failures(result, "main.yml")
     ui.say("environment created.  follow-up configuration can be performed with:")
     ui.say("ansible-playbook main.yml -i inventory")
 
     # probe: every node at once, then plan (pure).
-    ui.phase("probe", "microk8s status on every node")
+    ui.phase("probe", "microk8s status of every node, read at the end of configure")
     # With the mesh the cluster lives on WireGuard addresses, bound on every node (wg0), NAT'd
     # ones included: that is what lets an AWS node lead or join. Without it, public addresses.
     on_mesh = mode == "mesh"
     cluster_ips = mesh_ips if on_mesh else {}
-    probes = probe(ansible, nodes, cluster_ips)
+    probes = probes_from(result, nodes, cluster_ips)
     plan = cluster.plan(probes, nat_ok=on_mesh)
 
     # act: remove stale members, then join orphans one at a time.
@@ -353,11 +358,17 @@ def _read(path: Path) -> str:
 def probe(ansible: Ansible, nodes: list[Node], mesh_ips: Mapping[str, str]) -> list[cluster.Probe]:
     """One `microk8s status` per node, all nodes in parallel, as parsed facts. Each node's
     cluster address is its mesh address."""
-    result = ansible.playbook(PLAYBOOKS / "probe.yml", capture={"Read microk8s status"})
+    return probes_from(ansible.playbook(PROBE, capture={PROBE_TASK}), nodes, mesh_ips)
+
+
+def probes_from(
+    result: PlayResult, nodes: list[Node], mesh_ips: Mapping[str, str]
+) -> list[cluster.Probe]:
+    """The parsed facts of a run that included the probe playbook."""
     probes = []
     for node in nodes:
         stats = result.hosts.get(node.name)
-        res = result.captured.get(node.name, {}).get("Read microk8s status")
+        res = result.captured.get(node.name, {}).get(PROBE_TASK)
         if (stats is not None and stats.unreachable) or res is None:
             error = next((f.message for f in result.failures if f.host == node.name), None)
             probes.append(

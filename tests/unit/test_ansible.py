@@ -43,3 +43,26 @@ def test_extra_vars_reach_the_play_but_not_the_process_table(tmp_path: Path) -> 
     table = captured["Read every command line on the machine"]["stdout"]
     assert "ansible-playbook" in table  # the table was read while ansible ran
     assert token not in table  # and no command line carried it
+
+
+def test_then_runs_a_second_playbook_after_the_first_in_one_run(tmp_path: Path) -> None:
+    (tmp_path / "inventory").write_text(
+        f"[all]\nlocalhost ansible_connection=local ansible_python_interpreter={sys.executable}\n"
+    )
+    (tmp_path / "ansible.cfg").write_text("[defaults]\nretry_files_enabled = false\n")
+    for name in ("first", "second"):
+        (tmp_path / f"{name}.yml").write_text(
+            f"- name: {name}\n  hosts: all\n  gather_facts: false\n  tasks:\n"
+            f"    - name: Run {name}\n"
+            f"      ansible.builtin.command: python3 -c 'import time; print(time.monotonic())'\n"
+            "      changed_when: false\n"
+        )
+
+    result = Ansible(tmp_path, echo=lambda _: None).playbook(
+        tmp_path / "first.yml", then=tmp_path / "second.yml", capture={"Run first", "Run second"}
+    )
+
+    assert result.ok, result
+    ran = result.captured["localhost"]
+    assert float(ran["Run first"]["stdout"]) < float(ran["Run second"]["stdout"])
+    assert result.hosts["localhost"].ok == 2  # one PLAY RECAP for both playbooks
