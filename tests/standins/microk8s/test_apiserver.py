@@ -41,7 +41,8 @@ def snap_data(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     mp.setenv("SNAP_DATA", str(path))
     certs.make_ca()
     # 127.0.0.1 is always a SAN; the name localhost is deliberately not one.
-    certs.make_server_cert("node-a", [], ["node-a.example"])
+    certs.write_csr_template(["node-a.example"])
+    certs.make_server_cert([])
     kubeconfig.write_client_config()
     yield path
     mp.undo()
