@@ -16,7 +16,7 @@ import json
 import os
 import sys
 import time
-from typing import Any
+from typing import Any, NoReturn
 
 from . import common, daemonset, felix, kubectl_daemonset, kubectl_drain, kubectl_felix, service
 
@@ -185,14 +185,8 @@ def felix_command(
         (verb == "get" and (output in get_outputs or output.startswith("jsonpath=")))
         or (verb == "patch" and output == "")
     ) or (verb == "get" and patch_text is not None):
-        common.die(
-            f"error: the microk8s stand-in's kubectl does not implement: {' '.join(argv)}",
-            1,
-            err=True,
-        )
-    current = service.status()
-    if current is None or not current["ready"]:
-        common.die(REFUSED, 1, err=True)
+        _not_implemented(argv)
+    current = _running_cluster()
     if verb == "get":
         sys.exit(kubectl_felix.get(names, output, headers, current))
     submit = kubectl_felix.submit_change
@@ -215,14 +209,8 @@ def daemonset_command(
     )
     set_ok = verb == "set" and output == "" and not any(a.endswith("-") for a in refs)
     if kind.lower() not in daemonset.NAMES or not name or not (get_ok or set_ok):
-        common.die(
-            f"error: the microk8s stand-in's kubectl does not implement: {' '.join(argv)}",
-            1,
-            err=True,
-        )
-    current = service.status()
-    if current is None or not current["ready"]:
-        common.die(REFUSED, 1, err=True)
+        _not_implemented(argv)
+    current = _running_cluster()
     if verb == "get":
         sys.exit(kubectl_daemonset.get(name, namespace, output, current))
     submit = kubectl_felix.submit_change
@@ -240,9 +228,7 @@ def main(argv: list[str]) -> None:
     if "--kubeconfig" not in " ".join(argv):
         common.exit_if_no_permissions()
     if argv and argv[0] in ("cordon", "drain"):
-        current = service.status()
-        if current is None or not current["ready"]:
-            common.die(REFUSED, 1, err=True)
+        current = _running_cluster()
         sys.exit(kubectl_drain.main(argv[0], argv[1:], current["nodes"]))
     output, headers, positional = "", True, []
     patch_kind, patch_text = "strategic", None
@@ -294,14 +280,8 @@ def main(argv: list[str]) -> None:
         and positional[1] in ("nodes", "node", "no")
     )
     if not supported or output not in ("", "wide", "json", "name"):
-        common.die(
-            f"error: the microk8s stand-in's kubectl does not implement: {' '.join(argv)}",
-            1,
-            err=True,
-        )
-    current = service.status()
-    if current is None or not current["ready"]:
-        common.die(REFUSED, 1, err=True)
+        _not_implemented(argv)
+    current = _running_cluster()
     if positional[0] == "get":
         sys.exit(get_nodes(positional[2:], output, headers, current["nodes"]))
     code = 0
@@ -316,3 +296,17 @@ def main(argv: list[str]) -> None:
             print("Error from server: etcdserver: request timed out", file=sys.stderr)
             code = 1
     sys.exit(code)
+
+
+def _not_implemented(argv: list[str]) -> NoReturn:
+    """Refused loudly: the stand-in never fakes a kubectl use it does not model."""
+    message = f"error: the microk8s stand-in's kubectl does not implement: {' '.join(argv)}"
+    common.die(message, 1, err=True)
+
+
+def _running_cluster() -> dict[str, Any]:
+    """The node's view of the cluster; kubectl's connection error while the API is not up."""
+    current = service.status()
+    if current is None or not current["ready"]:
+        common.die(REFUSED, 1, err=True)
+    return current
