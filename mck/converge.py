@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mck import cluster, encryption, known_hosts, kubeconfig, mesh, preview, scaledown
+from mck import calico, cluster, encryption, known_hosts, kubeconfig, mesh, preview, scaledown
 from mck.ansible import PLAYBOOKS, Ansible, PlayResult
 from mck.debuglog import LOG_DIR
 from mck.errors import ClusterError, MckError, UsageError
@@ -49,6 +49,9 @@ from mck.tofu import Tofu, find_binary
 STATE_DIR = ".mck"  # project-local, generated: plan file, known_hosts, ssh control sockets
 PROBE = PLAYBOOKS / "probe.yml"  # mck's status probe: one remote command per node
 PROBE_TASK = "Read microk8s status"
+# In a converge the probe is the microk8s role's readiness wait, which prints the same status
+# (`microk8s status --wait-ready --format yaml`) once the node is ready: no command of its own.
+READY_TASK = "Wait until microk8s is ready"
 JOIN_TOKEN_TTL = 300  # seconds a join token stays valid on the leader
 DRAIN_TIMEOUT = 120  # seconds `kubectl drain` may take to evict a leaving node's pods
 # What --destroy removes besides the VMs: only files mck itself writes (never a user's own).
@@ -199,23 +202,36 @@ def converge(settings: Settings, ui: Ui) -> Outcome:
         public_api=public_api,
     )
 
-    # configure: the site playbook, the same one a user can run by hand.
-    # The status probe rides along as a last play: no second ansible start-up, same SSH masters.
-    ui.phase("configure", f"ansible-playbook main.yml on {len(nodes)} nodes, then the probe")
+    # configure: the site playbook, the same one a user can run by hand. The probe is its
+    # readiness wait's output; Calico's setting for the mode is read by one more play in the same
+    # run (one node, one command): no second ansible start-up, the same SSH masters.
+    reads_calico = mode in calico.SETTINGS
+    ui.phase(
+        "configure",
+        f"ansible-playbook main.yml on {len(nodes)} nodes"
+        + (", then a read of Calico's settings" if reads_calico else ""),
+    )
     result = ansible.playbook(
-        project / "main.yml", then=PROBE, capture={PROBE_TASK}, show_output=True
+        project / "main.yml",
+        then=calico.READ if reads_calico else None,
+        capture={READY_TASK, *calico.READ_TASKS},
+        show_output=True,
     )
     _raise_for_failures(result, "main.yml")
     ui.say("environment created.  follow-up configuration can be performed with:")
     ui.say("ansible-playbook main.yml -i inventory")
 
     # probe: every node at once, then plan (pure).
-    ui.phase("probe", "microk8s status of every node, read at the end of configure")
     # With the mesh the cluster lives on WireGuard addresses, bound on every node (wg0), NAT'd
     # ones included: that is what lets an AWS node lead or join. Without it, public addresses.
     on_mesh = mode == "mesh"
     cluster_ips = mesh_ips if on_mesh else {}
-    probes = probes_from(result, nodes, cluster_ips)
+    if all(READY_TASK in result.captured.get(n.name, {}) for n in nodes):
+        ui.phase("probe", "microk8s status of every node, from its readiness wait in configure")
+        probes = probes_from(result, nodes, cluster_ips, task=READY_TASK)
+    else:  # a main.yml without the microk8s role's readiness wait: probe on its own
+        ui.phase("probe", "microk8s status of every node")
+        probes = probe(ansible, nodes, cluster_ips)
     plan = cluster.plan(probes, nat_ok=on_mesh)
 
     # act: remove stale members, then join orphans one at a time.
@@ -225,10 +241,14 @@ def converge(settings: Settings, ui: Ui) -> Outcome:
     if joined or removed:
         probes = probe(ansible, nodes, cluster_ips)
         plan = cluster.plan(probes, nat_ok=on_mesh)
-    if mode == "calico-wireguard":
-        _enable_calico_wireguard(ansible, plan, ui)
-    if on_mesh:
-        _use_mesh_for_calico(ansible, plan, ui)
+    read = calico.read_from(result, mode)
+    if not calico.settled(read, plan, membership_changed=bool(joined or removed)):
+        if mode == "calico-wireguard":
+            _enable_calico_wireguard(ansible, plan, ui)
+        if on_mesh:
+            _use_mesh_for_calico(ansible, plan, ui)
+    elif read is not None:
+        ui.debug(f"Calico's setting for encryption {mode} is in place (read on {read.host})")
 
     # report: one table, then every problem that is left.
     ui.phase("report")
@@ -362,13 +382,13 @@ def probe(ansible: Ansible, nodes: list[Node], mesh_ips: Mapping[str, str]) -> l
 
 
 def probes_from(
-    result: PlayResult, nodes: list[Node], mesh_ips: Mapping[str, str]
+    result: PlayResult, nodes: list[Node], mesh_ips: Mapping[str, str], *, task: str = PROBE_TASK
 ) -> list[cluster.Probe]:
-    """The parsed facts of a run that included the probe playbook."""
+    """The parsed facts of a run whose `task` printed `microk8s status --format yaml`."""
     probes = []
     for node in nodes:
         stats = result.hosts.get(node.name)
-        res = result.captured.get(node.name, {}).get(PROBE_TASK)
+        res = result.captured.get(node.name, {}).get(task)
         if (stats is not None and stats.unreachable) or res is None:
             error = next((f.message for f in result.failures if f.host == node.name), None)
             probes.append(

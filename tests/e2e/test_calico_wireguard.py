@@ -57,6 +57,8 @@ def test_second_converge_changes_nothing(project: Project) -> None:
     assert set(counts) == set(NAMES), run.stderr
     assert all(c["changed"] == 0 for c in counts.values()), counts
     assert "will join" not in run.stderr
+    # Read at the end of the configure run and found enabled: no ansible run of its own.
+    assert "enabling Calico WireGuard encryption" not in run.stderr
     # Not patched again: a patch that changes the object bumps its resourceVersion.
     assert _felix(project, "mck-k8s-do-0")["metadata"]["resourceVersion"] == before
 

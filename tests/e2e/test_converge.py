@@ -107,6 +107,27 @@ def test_second_converge_changes_nothing(project: Project) -> None:
     assert set(counts) == set(NAMES), run.stderr
     assert all(c["changed"] == 0 for c in counts.values()), counts
     assert "will join" not in run.stderr
+    # The probe was the readiness wait's output: no probe playbook of its own.
+    assert "==> probe: microk8s status of every node, from its readiness wait" in run.stderr
+    assert "probe.yml" not in _newest_log(project)
+
+
+def test_a_main_yml_without_the_readiness_wait_is_probed_on_its_own(project: Project) -> None:
+    tasks = project.path / "roles" / "microk8s" / "tasks" / "main.yml"
+    original = tasks.read_text()
+    tasks.write_text(original.replace("Wait until microk8s is ready", "Wait for microk8s"))
+    try:
+        run = project.mck()
+    finally:
+        tasks.write_text(original)
+    assert run.rc == 0, run.explain()
+    assert "==> probe: microk8s status of every node\n" in run.stderr
+    assert "probe.yml" in _newest_log(project)
+    assert "will join" not in run.stderr
+
+
+def _newest_log(project: Project) -> str:
+    return project.logs()[-1].read_text()
 
 
 def test_growing_creates_only_the_new_vms_and_joins_them(project: Project) -> None:

@@ -104,6 +104,12 @@ def test_settings_taken_away_on_a_running_node_are_reconciled(project: Project) 
     host.run([MICROK8S, "refresh-certs", "--cert", "server.crt"], timeout=60)  # restarts too
     host.run([MICROK8S, "status", "--wait-ready", "--timeout", "60"], timeout=90)
     assert _eventually_internal_ip(project, AWS, host.private_ip) == host.private_ip
+    # And Calico's autodetection put back to microk8s' default, cluster-wide, on another node.
+    reset = ["-c", "calico-node", "IP_AUTODETECTION_METHOD=first-found"]
+    project.lab.host("mck-k8s-do-1").run(
+        [MICROK8S, "kubectl", "set", "env", "-n", "kube-system", "daemonset/calico-node", *reset]
+    )
+    assert _calico_node(project, "mck-k8s-do-0") == (["first-found"], "3")
     assert f"IP Address:{host.public_ip}" not in _sans(project, AWS)  # NAT: not on the VM
 
     run = project.mck()
@@ -120,6 +126,9 @@ def test_settings_taken_away_on_a_running_node_are_reconciled(project: Project) 
     assert f"IP Address:{mesh_ip}" in sans and f"IP Address:{host.public_ip}" in sans, sans
     assert _eventually_internal_ip(project, AWS, mesh_ip) == mesh_ip
     assert _voter_clouds(project) == ["aws", "digitalocean", "linode"]
+    # The configure run's read saw first-found, so the leader set wg0 again.
+    assert "making Calico use the mesh interface (wg0)" in run.stderr
+    assert _calico_node(project, "mck-k8s-linode-0") == (["interface=wg0"], "4")
 
 
 def test_second_converge_changes_nothing(project: Project) -> None:
@@ -128,5 +137,7 @@ def test_second_converge_changes_nothing(project: Project) -> None:
     counts = recap(run.stderr)
     assert set(counts) == set(NAMES), run.stderr
     assert all(c["changed"] == 0 for c in counts.values()), counts
-    # Not set again: `kubectl set env` that changes the template bumps the generation.
-    assert _calico_node(project, "mck-k8s-do-1") == (["interface=wg0"], "2")
+    # Read at the end of the configure run and found in place: no ansible run to set it, and
+    # not set again (`kubectl set env` that changes the template bumps the generation).
+    assert "making Calico use the mesh interface" not in run.stderr
+    assert _calico_node(project, "mck-k8s-do-1") == (["interface=wg0"], "4")

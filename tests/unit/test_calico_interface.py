@@ -3,6 +3,8 @@
 The `when` of the set task is evaluated by Ansible's own templating against DaemonSets as
 `kubectl get -o json` returns them, so a converged cluster is read and left alone, and
 anything else (microk8s' first-found, the variable missing or taken from a reference) is set.
+`mck.calico.on_mesh`, which decides from the configure run's read whether this playbook runs
+at all, must agree with that `when` on every case.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ import pytest
 import yaml
 from ansible.parsing.dataloader import DataLoader
 from ansible.template import Templar, trust_as_template
+
+from mck import calico
 
 PLAYBOOK = Path(__file__).resolve().parents[2] / "mck/playbooks/calico_interface.yml"
 PLAY = yaml.safe_load(PLAYBOOK.read_text())[0]
@@ -49,13 +53,21 @@ WG0 = {"name": "IP_AUTODETECTION_METHOD", "value": "interface=wg0"}
 def test_sets_only_when_calico_node_is_not_on_the_mesh(
     env: list[dict[str, Any]], want: bool
 ) -> None:
-    assert _would_set(_daemonset(env)) is want
+    obj = _daemonset(env)
+    assert _would_set(obj) is want
+    assert calico.on_mesh(json.dumps(obj)) is not want  # mck skips the playbook exactly then
 
 
 def test_a_container_without_env_is_set() -> None:
     obj = _daemonset([])
     del obj["spec"]["template"]["spec"]["containers"][0]["env"]
     assert _would_set(obj) is True
+    assert calico.on_mesh(json.dumps(obj)) is False
+
+
+@pytest.mark.parametrize("stdout", ["", "Error from server (NotFound)", "[]", '{"spec": 1}'])
+def test_output_that_is_not_a_daemonset_is_not_on_the_mesh(stdout: str) -> None:
+    assert calico.on_mesh(stdout) is False
 
 
 def test_reads_once_and_sets_only_calico_node_to_wg0() -> None:
