@@ -1,5 +1,8 @@
 """The command line. Only click lives here: it turns options into Settings, calls the core, and
-turns an MckError into one red line and its exit code."""
+turns an MckError into one red line and its exit code.
+
+The core is imported by the command that runs it, not here: `mck --help` or a run stopped by bad
+input does not pay for ansible-runner, jinja2 and PyYAML (~0.1 s of CPU)."""
 
 from __future__ import annotations
 
@@ -14,13 +17,10 @@ from typing import NoReturn
 import click
 
 from mck import __version__
-from mck.converge import Settings, converge, destroy, show_plan, status
 from mck.debuglog import for_run
 from mck.encryption import MODES
 from mck.errors import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_UNHEALTHY, EXIT_USAGE, MckError
-from mck.kubeconfig_source import Request, export
 from mck.report import Ui
-from mck.status import render_table
 
 
 @click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
@@ -60,6 +60,8 @@ def main(
     """
     if ctx.invoked_subcommand is not None:
         return
+    from mck.converge import Settings, converge, destroy
+
     env = dict(os.environ)
     if encryption:
         # Through tofu's own variable, so the HCL (and its validation) sees the same choice.
@@ -82,6 +84,9 @@ def status_command(ctx: click.Context, as_json: bool) -> None:
 
     Changes nothing. Exit 0 when every node is in the cluster and ready, 3 otherwise.
     """
+    from mck.converge import Settings, status
+    from mck.status import render_table
+
     params = ctx.parent.params if ctx.parent else {}
     project = params.get("project", Path("."))
     settings = Settings(project=project, verbosity=params.get("verbose", 0))
@@ -112,6 +117,8 @@ def plan_command(ctx: click.Context) -> None:
     Changes nothing (no apply, no playbook, no inventory write). Exit 0 when mck would go
     ahead, 2 when it would refuse (e.g. the control plane would lose quorum).
     """
+    from mck.converge import Settings, show_plan
+
     params = ctx.parent.params if ctx.parent else {}
     env = dict(os.environ)
     if params.get("encryption"):
@@ -161,6 +168,9 @@ def kubeconfig_command(
     Its server is a node's public address, which the API certificate covers. Without
     public_api = true in instances.tf the API port is closed to the internet: mck says so.
     """
+    from mck.converge import Settings
+    from mck.kubeconfig_source import Request, export
+
     params = ctx.parent.params if ctx.parent else {}
     settings = Settings(
         project=params.get("project", Path(".")), verbosity=params.get("verbose", 0)

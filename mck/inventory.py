@@ -7,8 +7,6 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 
-import jinja2
-
 from mck.errors import MckError
 from mck.nodes import CLOUDS, Node, name_key
 
@@ -33,6 +31,8 @@ def render(
         raise MckError(f"no mesh address for {', '.join(missing)}: a bug in mck")
     _check_values(nodes, cluster_name)
     _check_mesh_ips(mesh_ips)
+    import jinja2  # here, not at the top: only a converge renders (`mck status` needs no jinja2)
+
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(template.parent)),
         undefined=jinja2.StrictUndefined,  # a typo in the template fails instead of rendering ""

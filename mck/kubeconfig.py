@@ -25,8 +25,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import yaml
-
 from mck.errors import MckError, UsageError
 from mck.files import write_atomic
 
@@ -42,6 +40,8 @@ def user_name(cluster: str) -> str:
 def parse_admin(text: str) -> tuple[dict[str, Any], dict[str, Any]]:
     """The cluster entry (CA, server) and user entry (client cert and key) of the kubeconfig
     `microk8s config` prints. Errors never quote the text: it holds a private key."""
+    import yaml  # here, not at the top: a converge or `mck --help` never reads YAML
+
     try:
         doc = yaml.safe_load(text)
     except yaml.YAMLError:
@@ -161,6 +161,8 @@ def load(path: Path) -> dict[str, Any] | None:
         return None
     except (OSError, UnicodeDecodeError) as exc:
         raise UsageError(f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}") from None
+    import yaml
+
     try:
         doc = yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -197,6 +199,8 @@ def _shape_problem(doc: Any) -> str | None:
 def dump(doc: Mapping[str, Any], cluster: str, *, mark: bool = True) -> str:
     """The file's text; `mark` claims it as mck's. A merged file is the user's and never gets
     the mark, so a later plain `mck kubeconfig -o` of it cannot replace their other entries."""
+    import yaml
+
     body = yaml.safe_dump(dict(doc), default_flow_style=False, sort_keys=False, width=1 << 20)
     if not mark:
         return body

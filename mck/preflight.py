@@ -1,10 +1,11 @@
 """Preflight: is this a project, and does it have every credential it needs? Nothing runs yet.
 
-The HCL is read with python-hcl2 to find which providers the configuration really uses
-(a provider is used when a resource or data source of its type is declared, here or in a local
-child module) and which variables those providers' blocks reference. Every such variable without a
-default and without a value (TF_VAR_… in the environment, terraform.tfvars, *.auto.tfvars) is
-reported at once, so the user fixes them all in one go.
+The HCL is read with python-hcl2, each file once (mck/hcl_cache.py keeps what was parsed), to
+find which providers the configuration really uses (a provider is used when a resource or data
+source of its type is declared, here or in a local child module) and which variables those
+providers' blocks reference. Every such variable without a default and without a value (TF_VAR_…
+in the environment, terraform.tfvars, *.auto.tfvars) is reported at once, so the user fixes them
+all in one go.
 """
 
 from __future__ import annotations
@@ -16,13 +17,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import hcl2
-from hcl2.utils import SerializationOptions
-
+from mck import hcl_cache
 from mck.errors import UsageError
 
 _VAR_REF = re.compile(r"\bvar\.([A-Za-z_][A-Za-z0-9_-]*)")
-_OPTIONS = SerializationOptions(strip_string_quotes=True, with_comments=False)
 
 
 @dataclass
@@ -57,36 +55,32 @@ def check_project(project: Path) -> None:
 
 
 def read_config(project: Path) -> Config:
+    """The root module and every local child module it calls (sources starting with ./ or ../),
+    each .tf file parsed once."""
     config = Config()
-    for module_dir in _module_dirs(project, seen=set()):
+    cache = hcl_cache.for_project(project)
+    root = project.resolve()
+    pending: list[Path] = [root]
+    seen: set[Path] = set()
+    while pending:
+        module_dir = pending.pop(0)
+        if module_dir in seen:
+            continue
+        seen.add(module_dir)
         for tf in sorted(module_dir.glob("*.tf")):
-            _absorb(config, _parse(tf), root=module_dir == project)
+            parsed = cache.parse(tf)
+            _absorb(config, parsed, root=module_dir == root)
+            pending.extend(_local_modules(module_dir, parsed))
+    cache.save()
     return config
 
 
-def _parse(path: Path) -> dict[str, Any]:
-    try:
-        with path.open(encoding="utf-8") as handle:
-            parsed: dict[str, Any] = hcl2.load(handle, serialization_options=_OPTIONS)
-            return parsed
-    except Exception as exc:  # python-hcl2 raises lark errors of many kinds
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise UsageError(f"cannot parse {path.name}: {first}; fix the HCL and retry") from exc
-
-
-def _module_dirs(project: Path, seen: set[Path]) -> Iterator[Path]:
-    """The root module and every local child module it calls (sources starting with ./ or ../)."""
-    project = project.resolve()
-    if project in seen:
-        return
-    seen.add(project)
-    yield project
-    for tf in sorted(project.glob("*.tf")):
-        for block in _blocks(_parse(tf).get("module", [])):
-            for _name, body in block:
-                source = str(body.get("source", ""))
-                if source.startswith(("./", "../")) and (project / source).is_dir():
-                    yield from _module_dirs(project / source, seen)
+def _local_modules(module_dir: Path, parsed: dict[str, Any]) -> Iterator[Path]:
+    for block in _blocks(parsed.get("module", [])):
+        for _name, body in block:
+            source = str(body.get("source", ""))
+            if source.startswith(("./", "../")) and (module_dir / source).is_dir():
+                yield (module_dir / source).resolve()
 
 
 def _blocks(entries: list[Any]) -> Iterator[list[tuple[str, dict[str, Any]]]]:
@@ -116,6 +110,7 @@ def _absorb(config: Config, parsed: dict[str, Any], *, root: bool) -> None:
 def tfvars_values(project: Path) -> dict[str, Any]:
     """Values from the files tofu loads by itself, in its precedence order (later wins)."""
     values: dict[str, Any] = {}
+    cache = hcl_cache.for_project(project)
     files = [project / "terraform.tfvars", project / "terraform.tfvars.json"]
     files += sorted(project.glob("*.auto.tfvars")) + sorted(project.glob("*.auto.tfvars.json"))
     for path in files:
@@ -127,7 +122,8 @@ def tfvars_values(project: Path) -> dict[str, Any]:
             except json.JSONDecodeError as exc:
                 raise UsageError(f"cannot parse {path.name}: {exc}; fix it and retry") from exc
         else:
-            values.update(_parse(path))
+            values.update(cache.parse(path))
+    cache.save()
     return values
 
 

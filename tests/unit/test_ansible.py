@@ -1,13 +1,20 @@
 """mck.ansible against a real ansible-playbook on localhost (connection local): how extra vars
-reach a play."""
+reach a play, and that reading ansible's output in batches loses nothing."""
 
 from __future__ import annotations
 
+import io
 import secrets
 import sys
 from pathlib import Path
+from typing import Any
 
-from mck.ansible import Ansible
+import pexpect
+import pytest
+
+from mck.ansible import READ_SIZE, Ansible, _batched_reads
+from mck.progress import PlayProgress
+from mck.report import Ui
 
 PLAY = """\
 - name: Show what the process table shows
@@ -66,3 +73,71 @@ def test_then_runs_a_second_playbook_after_the_first_in_one_run(tmp_path: Path) 
     ran = result.captured["localhost"]
     assert float(ran["Run first"]["stdout"]) < float(ran["Run second"]["stdout"])
     assert result.hosts["localhost"].ok == 2  # one PLAY RECAP for both playbooks
+
+
+def test_batched_reads_lose_nothing_of_a_run(tmp_path: Path) -> None:
+    """ansible's output is read in batches (see READ_DELAY): every event still arrives whole
+    and in order, whatever its size, and the progress lines and failures are the same."""
+    hosts = "".join(
+        f"n{i} ansible_connection=local ansible_python_interpreter={sys.executable}\n"
+        for i in (1, 2, 3)
+    )
+    (tmp_path / "inventory").write_text(f"[all]\n{hosts}")
+    (tmp_path / "ansible.cfg").write_text("[defaults]\nretry_files_enabled = false\nforks = 5\n")
+    big = READ_SIZE * 3  # one result far larger than a read
+    (tmp_path / "play.yml").write_text(
+        "- name: Batches\n  hosts: all\n  gather_facts: false\n  tasks:\n"
+        "    - name: Print a lot\n"
+        f"      ansible.builtin.command: python3 -c 'print(\"x\" * {big})'\n"
+        "      changed_when: false\n"
+        "    - name: Change n1\n"
+        "      ansible.builtin.set_fact:\n        done: true\n"
+        "      changed_when: inventory_hostname == 'n1'\n"
+        "    - name: Skip everywhere\n"
+        "      ansible.builtin.set_fact:\n        never: true\n"
+        "      when: false\n"
+        "    - name: Fail on n2\n"
+        "      ansible.builtin.fail:\n        msg: n2 says no\n"
+        "      when: inventory_hostname == 'n2'\n"
+    )
+    stream = io.StringIO()
+    ui = Ui(stream)
+    ui.phase("configure")
+    wrapped: list[bool] = []
+    progress = PlayProgress(ui)
+
+    def on_event(event: dict[str, Any]) -> None:
+        wrapped.append(pexpect.spawn.__name__ == "batched")
+        progress(event)
+
+    spawn = pexpect.spawn
+    result = Ansible(tmp_path, echo=lambda _: None, progress=on_event).playbook(
+        tmp_path / "play.yml", capture={"Print a lot"}
+    )
+
+    assert wrapped and all(wrapped) and pexpect.spawn is spawn  # in batches, then restored
+    assert [result.captured[h]["Print a lot"]["stdout"] for h in ("n1", "n2", "n3")] == [
+        "x" * big
+    ] * 3
+    assert [(f.host, f.task, f.message) for f in result.failures] == [
+        ("n2", "Fail on n2", "n2 says no")
+    ]
+    assert {h: (s.ok, s.changed, s.failed, s.skipped) for h, s in result.hosts.items()} == {
+        "n1": (2, 1, 0, 2),
+        "n2": (2, 0, 1, 1),
+        "n3": (2, 0, 0, 2),
+    }
+    assert stream.getvalue().splitlines()[1:] == [
+        "  [configure] Print a lot: ok",
+        "  [configure] Change n1: changed on n1",
+        "  [configure] Skip everywhere: skipped",
+        "  [configure] Fail on n2: failed on n2",
+    ]
+
+
+def test_batched_reads_put_pexpect_back_after_a_failure() -> None:
+    spawn = pexpect.spawn
+    with pytest.raises(RuntimeError), _batched_reads():
+        assert pexpect.spawn is not spawn
+        raise RuntimeError("ansible-runner failed")
+    assert pexpect.spawn is spawn
