@@ -98,8 +98,10 @@ class Ansible:
         return {
             "ANSIBLE_CONFIG": str(self.project / "ansible.cfg"),
             "PATH": f"{bindir}{os.pathsep}{path}" if bindir not in path.split(os.pathsep) else path,
-            # Keep ansible's own output in the order it happens and free of colour codes.
+            # Keep ansible's own output in the order it happens and free of colour codes: it
+            # writes to ansible-runner's pty, a terminal to it, so only NOCOLOR turns colour off.
             "ANSIBLE_FORCE_COLOR": "0",
+            "ANSIBLE_NOCOLOR": "1",
             "PYTHONUNBUFFERED": "1",
         }
 

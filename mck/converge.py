@@ -18,7 +18,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mck import calico, cluster, encryption, known_hosts, kubeconfig, mesh, preview, scaledown
+from mck import (
+    calico,
+    cluster,
+    encryption,
+    hcl_cache,
+    known_hosts,
+    kubeconfig,
+    mesh,
+    preview,
+    scaledown,
+)
 from mck.ansible import PLAYBOOKS, Ansible, PlayResult
 from mck.debuglog import LOG_DIR
 from mck.errors import ClusterError, MckError, UsageError
@@ -88,6 +98,7 @@ def show_plan(settings: Settings, ui: Ui) -> preview.Preview:
     tofu = tofu_for(settings, ui)
     state_dir = project / STATE_DIR
     state_dir.mkdir(exist_ok=True)
+    hcl_cache.for_project(project).save()  # what preflight parsed: the next run skips it
     ui.phase("plan", f"{tofu.name} plan")
     if tofu.needs_init():
         tofu.init()
@@ -129,6 +140,7 @@ def converge(settings: Settings, ui: Ui) -> Outcome:
     ansible = ansible_for(settings, ui)
     state_dir = project / STATE_DIR
     state_dir.mkdir(exist_ok=True)
+    hcl_cache.for_project(project).save()  # what preflight parsed: the next run skips it
 
     # plan: what will OpenTofu create or destroy?
     ui.phase("plan", f"{tofu.name} plan")

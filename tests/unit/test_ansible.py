@@ -141,3 +141,23 @@ def test_batched_reads_put_pexpect_back_after_a_failure() -> None:
         assert pexpect.spawn is not spawn
         raise RuntimeError("ansible-runner failed")
     assert pexpect.spawn is spawn
+
+
+def test_ansible_output_has_no_colour_codes_even_on_a_colour_terminal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # ansible writes to ansible-runner's pty, which it takes for a terminal; with TERM set it
+    # would colour the PLAY RECAP that mck shows and the debug log keeps.
+    monkeypatch.setenv("TERM", "xterm-256color")
+    (tmp_path / "inventory").write_text(
+        f"[all]\nlocalhost ansible_connection=local ansible_python_interpreter={sys.executable}\n"
+    )
+    (tmp_path / "ansible.cfg").write_text("[defaults]\nretry_files_enabled = false\n")
+    (tmp_path / "play.yml").write_text(PLAY.replace("{{ mck_token }}", "x"))
+    shown: list[str] = []
+
+    result = Ansible(tmp_path, echo=shown.append, verbosity=1).playbook(tmp_path / "play.yml")
+
+    assert result.ok, result
+    assert "PLAY RECAP" in "".join(shown)
+    assert "\x1b" not in "".join(shown)
