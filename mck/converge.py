@@ -96,9 +96,7 @@ def show_plan(settings: Settings, ui: Ui) -> preview.Preview:
     mode = str(variable(project, config, settings.env, "encryption") or encryption.DEFAULT)
     inventory = _read(project / "inventory")
     tofu = tofu_for(settings, ui)
-    state_dir = project / STATE_DIR
-    state_dir.mkdir(exist_ok=True)
-    hcl_cache.for_project(project).save()  # what preflight parsed: the next run skips it
+    state_dir = _state_dir(project)
     ui.phase("plan", f"{tofu.name} plan")
     if tofu.needs_init():
         tofu.init()
@@ -138,9 +136,7 @@ def converge(settings: Settings, ui: Ui) -> Outcome:
     previous_inventory = _read(project / "inventory")
     tofu = tofu_for(settings, ui)
     ansible = ansible_for(settings, ui)
-    state_dir = project / STATE_DIR
-    state_dir.mkdir(exist_ok=True)
-    hcl_cache.for_project(project).save()  # what preflight parsed: the next run skips it
+    state_dir = _state_dir(project)
 
     # plan: what will OpenTofu create or destroy?
     ui.phase("plan", f"{tofu.name} plan")
@@ -375,6 +371,15 @@ def write_inventory(
     )
     write_atomic(project / "inventory", text, mode=0o644)  # no secrets in it: readable
     return mesh_ips
+
+
+def _state_dir(project: Path) -> Path:
+    """The project's .mck/, made once preflight has passed (bad input leaves nothing behind),
+    with what preflight parsed saved in it: the next run parses no unchanged HCL."""
+    state_dir = project / STATE_DIR
+    state_dir.mkdir(exist_ok=True)
+    hcl_cache.for_project(project).save()
+    return state_dir
 
 
 def _read(path: Path) -> str:
