@@ -39,6 +39,7 @@ from mck.nodes import (
     NodeChanges,
     PlannedNode,
     nodes_from_state,
+    nodes_from_stored_state,
     planned_changes,
     planned_nodes,
 )
@@ -54,7 +55,7 @@ from mck.preflight import (
 from mck.progress import PlayProgress
 from mck.report import Ui
 from mck.status import Report, node_statuses, problems, render_table
-from mck.tofu import Tofu, find_binary
+from mck.tofu import Plan, Tofu, find_binary
 
 STATE_DIR = ".mck"  # project-local, generated: plan file, known_hosts, ssh control sockets
 PROBE = PLAYBOOKS / "probe.yml"  # mck's status probe: one remote command per node
@@ -66,6 +67,7 @@ JOIN_TOKEN_TTL = 300  # seconds a join token stays valid on the leader
 DRAIN_TIMEOUT = 120  # seconds `kubectl drain` may take to evict a leaving node's pods
 # What --destroy removes besides the VMs: only files mck itself writes (never a user's own).
 GENERATED = ("inventory", STATE_DIR)
+STATE_FORMAT = 4  # the stored state's format `state pull` prints, read by nodes_from_stored_state
 # Removed only when mck wrote it (it carries kubeconfig.MARK): a user's own file stays.
 KUBECONFIG_FILE = "kubeconfig"
 
@@ -102,19 +104,15 @@ def show_plan(settings: Settings, ui: Ui) -> preview.Preview:
         tofu.init()
     planfile = state_dir / "plan.tfplan"
     try:
-        has_changes = tofu.plan(planfile)
-        plan_json = tofu.show_json(planfile)
+        planned = read_plan(tofu, planfile)
     finally:
         planfile.unlink(missing_ok=True)
-    encryption.check(
-        mode, planned_nodes(plan_json), previous=previous_setting(inventory, "mck_encryption")
-    )
-    changes = planned_changes(plan_json) if has_changes else NodeChanges()
+    encryption.check(mode, planned.nodes, previous=previous_setting(inventory, "mck_encryption"))
     shown = _preview(
         tofu,
         ansible_for(settings, ui, task_lines=False),
-        changes,
-        planned_nodes(plan_json),
+        planned.changes,
+        planned.nodes,
         inventory,
         mode,
     )
@@ -144,19 +142,17 @@ def converge(settings: Settings, ui: Ui) -> Outcome:
         tofu.init()
     planfile = state_dir / "converge.tfplan"
     try:
-        has_changes = tofu.plan(planfile)
-        plan_json = tofu.show_json(planfile)
+        planned = read_plan(tofu, planfile)
+        changes = planned.changes
         # encryption: a choice these nodes cannot use is refused before anything changes.
         previous_mode = previous_setting(previous_inventory, "mck_encryption")
-        encryption.check(mode, planned_nodes(plan_json), previous=previous_mode)
-        changes = planned_changes(plan_json) if has_changes else NodeChanges()
+        encryption.check(mode, planned.nodes, previous=previous_mode)
         # The plan section. When VMs go, it is the one `mck plan` prints, from a probe of today's
         # nodes: removals must be decided before the apply (on a first run there is nothing to
         # probe, so it is cheap). Otherwise joins are decided after configure by the probe that
         # runs anyway: probing twice would cost every no-op converge a round trip per node.
         if changes.destroyed or changes.replaced or not previous_inventory:
-            planned = planned_nodes(plan_json)
-            shown = _preview(tofu, ansible, changes, planned, previous_inventory, mode)
+            shown = _preview(tofu, ansible, changes, planned.nodes, previous_inventory, mode)
             for line in preview.lines(shown):
                 ui.say(line)
             if shown.scale_down.refusal:
@@ -173,24 +169,30 @@ def converge(settings: Settings, ui: Ui) -> Outcome:
             ui.phase("scale-down", f"removing {names} from the cluster")
             _remove_leaving(ansible, shown.scale_down, ui)
 
-        # provision: apply exactly the plan that was shown.
-        if has_changes:
+        # provision: apply exactly the plan that was shown. A plan whose only news is drift is
+        # applied too: that saves the refreshed state, as `tofu apply` would, so the next run
+        # finds nothing to refresh into its nodes.
+        applies = planned.plan.changes or bool(planned.plan.drifted)
+        if planned.plan.changes:
             ui.phase("provision", _describe(changes))
-            tofu.apply(planfile)
+        elif applies:
+            drifted = ", ".join(planned.plan.drifted)
+            ui.phase("provision", f"no changes; saving the state refresh found changed: {drifted}")
         else:
             ui.phase("provision", "no changes")
+        if applies:
+            tofu.apply(planfile)
     finally:
         planfile.unlink(missing_ok=True)
 
     # state: read back what exists, through the CLI so remote backends work. When nothing was
-    # applied, the plan's refreshed prior state is that state: no second `show -json` needed.
-    prior = plan_json.get("prior_state")
-    if has_changes or not isinstance(prior, dict):
-        ui.phase("state", f"{tofu.name} show")
-        nodes = nodes_from_state(tofu.show_json())
+    # applied, the state the plan read is that state: no second read.
+    if applies or planned.stored is None:
+        ui.phase("state", f"{tofu.name} state pull")
+        nodes = read_nodes(tofu)
     else:
-        ui.phase("state", "the plan's refreshed state (nothing was applied)")
-        nodes = nodes_from_state(prior)
+        ui.phase("state", "the state the plan read (nothing was applied)")
+        nodes = planned.stored
     if not nodes:
         raise UsageError("the state has no nodes: set at least one node count in instances.tf")
     for node in nodes:
@@ -271,6 +273,41 @@ def converge(settings: Settings, ui: Ui) -> Outcome:
     return outcome
 
 
+@dataclass(frozen=True)
+class PlanRead:
+    """A saved plan, read as far as mck needs it."""
+
+    plan: Plan
+    changes: NodeChanges
+    nodes: list[PlannedNode]  # every node that exists once the plan is applied
+    stored: list[Node] | None  # the stored state's nodes, read when the plan changes nothing
+
+
+def read_plan(tofu: Tofu, planfile: Path) -> PlanRead:
+    """Plan, and read what the plan changes. `show -json` of the plan starts every provider
+    again for its schema (0.8 s on the lab), so only a plan that changes something is read;
+    a plan that changes nothing leaves the nodes of the stored state (`state pull`)."""
+    plan = tofu.plan(planfile)
+    if plan.changes:
+        tofu.show(planfile)  # every attribute the apply changes, as OpenTofu prints it
+        plan_json = tofu.show_json(planfile)
+        return PlanRead(plan, planned_changes(plan_json), planned_nodes(plan_json), None)
+    stored = read_nodes(tofu)
+    kept = [PlannedNode(n.name, n.cloud, n.nat) for n in stored]
+    return PlanRead(plan, NodeChanges(), kept, stored)
+
+
+def read_nodes(tofu: Tofu) -> list[Node]:
+    """The nodes in the stored state, read with `state pull` (remote backends too); a state
+    format mck does not know is read through `show -json` instead."""
+    state = tofu.state_pull()
+    if state is None:
+        return []
+    if state.get("version") != STATE_FORMAT:
+        return nodes_from_state(tofu.show_json())
+    return nodes_from_stored_state(state)
+
+
 def destroy(settings: Settings, ui: Ui) -> None:
     """Tear down every resource in the state, then the files mck generated."""
     project = settings.project.resolve()
@@ -326,7 +363,7 @@ def probe_existing(settings: Settings, ui: Ui) -> Existing:
     tofu = tofu_for(settings, ui)
     if tofu.needs_init():
         tofu.init()
-    nodes = nodes_from_state(tofu.show_json())
+    nodes = read_nodes(tofu)
     if not nodes:
         raise UsageError("the state has no nodes: run mck to converge first")
     mode = previous_setting(inventory, "mck_encryption") or encryption.DEFAULT
@@ -432,7 +469,7 @@ def _preview(
 ) -> preview.Preview:
     """Probe the nodes that exist now (read-only, through the inventory the last converge wrote)
     and plan the cluster actions around the tofu changes."""
-    nodes = nodes_from_state(tofu.show_json())
+    nodes = read_nodes(tofu)
     previous_mode = previous_setting(inventory, "mck_encryption") or mode
     on_mesh = previous_mode == "mesh"
     now: cluster.ClusterPlan | None = None

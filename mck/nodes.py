@@ -8,6 +8,7 @@ plan (`show -json <planfile>`) to tell which nodes are about to be created or de
 from __future__ import annotations
 
 import ipaddress
+import json
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -84,6 +85,48 @@ def nodes_from_state(show_json: Mapping[str, Any]) -> list[Node]:
     ]
     _reject_duplicates(nodes)
     return sorted(nodes, key=lambda n: name_key(n.name))
+
+
+def nodes_from_stored_state(state: Mapping[str, Any]) -> list[Node]:
+    """Every VM in the state as `tofu state pull` prints it (format version 4, the one
+    OpenTofu and Terraform have kept since 0.12), sorted by name: the same nodes
+    `nodes_from_state` finds in `show -json`."""
+    if state.get("version") != 4:
+        raise MckError(
+            f"`tofu state pull` printed state format {state.get('version')!r}; mck reads "
+            "format 4: use an OpenTofu/Terraform release that writes it"
+        )
+    nodes = [
+        _node(resource)
+        for resource in _stored_resources(state)
+        if _is_vm(resource) and not resource.get("deposed_key")
+    ]
+    _reject_duplicates(nodes)
+    return sorted(nodes, key=lambda n: name_key(n.name))
+
+
+def _stored_resources(state: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
+    """The stored state's resource instances, shaped as `show -json` shows them (address,
+    mode, type, values, deposed_key), so that one reader serves both."""
+    for resource in _list(state.get("resources"), "resources"):
+        resource = _mapping(resource, "a resource")
+        mode, kind = resource.get("mode"), str(resource.get("type"))
+        base = f"{kind}.{resource.get('name')}"
+        if mode == "data":
+            base = f"data.{base}"
+        if resource.get("module"):
+            base = f"{resource['module']}.{base}"
+        for instance in _list(resource.get("instances"), f"{base}.instances"):
+            instance = _mapping(instance, f"an instance of {base}")
+            key = instance.get("index_key")
+            index = "" if key is None else f"[{json.dumps(key)}]"
+            yield {
+                "address": base + index,
+                "mode": mode,
+                "type": kind,
+                "values": instance.get("attributes"),
+                "deposed_key": instance.get("deposed"),
+            }
 
 
 def planned_changes(plan_json: Mapping[str, Any]) -> NodeChanges:

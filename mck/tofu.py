@@ -14,12 +14,15 @@ import subprocess
 import sys
 import time
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from mck.errors import ToolError, UsageError
+
+# One line of a streamed command's output -> the lines shown for it.
+Render = Callable[[str], list[str]]
 
 INSTALL_HINT = (
     "install OpenTofu (https://opentofu.org/docs/intro/install/) or Terraform, "
@@ -64,6 +67,8 @@ class Tofu:
         if not args:
             return [self.binary]
         command, rest = args[0], list(args[1:])
+        if command == "state" and rest:  # `state pull`: the flags follow the subcommand's verb
+            command, rest = f"state {rest[0]}", rest[1:]
         flags = []
         # Never prompt: mck is non-interactive between its own confirmations.
         if command in {"init", "plan", "apply", "destroy", "refresh"}:
@@ -72,12 +77,18 @@ class Tofu:
             flags.append("-no-color")
         positional = [a for a in rest if not a.startswith("-")]
         options = [a for a in rest if a.startswith("-")]
-        return [self.binary, command, *flags, *options, *positional]
+        return [self.binary, *command.split(), *flags, *options, *positional]
 
     def run(
-        self, argv: list[str], *, stream: bool = False, check: bool = True
+        self,
+        argv: list[str],
+        *,
+        stream: bool = False,
+        check: bool = True,
+        render: Render | None = None,
     ) -> subprocess.CompletedProcess[str]:
-        """Run argv in the project. Streamed output goes line by line to `echo`."""
+        """Run argv in the project. Streamed output goes line by line to `echo`, through
+        `render` (a line of output -> the lines to show) when given."""
         env = {**self.env, "CHECKPOINT_DISABLE": self.env.get("CHECKPOINT_DISABLE", "1")}
         log = self.log or (lambda _text: None)
         log(f"$ {shlex.join(argv)}")
@@ -93,7 +104,7 @@ class Tofu:
             if proc.stderr:
                 log(proc.stderr)
         else:
-            proc = self._run_streaming(argv, env)
+            proc = self._run_streaming(argv, env, render)
         log(
             f"{self.name} {argv[1] if len(argv) > 1 else ''}: exit {proc.returncode}, "
             f"{time.monotonic() - started:.2f}s"
@@ -103,9 +114,10 @@ class Tofu:
         return proc
 
     def _run_streaming(
-        self, argv: list[str], env: dict[str, str]
+        self, argv: list[str], env: dict[str, str], render: Render | None = None
     ) -> subprocess.CompletedProcess[str]:
         echo = self.echo or (lambda line: print(line, file=sys.stderr, flush=True))
+        render = render or (lambda line: [line])
         tail: deque[str] = deque(maxlen=40)  # enough to quote the error block back to the user
         with subprocess.Popen(
             argv,
@@ -118,9 +130,9 @@ class Tofu:
         ) as proc:
             assert proc.stdout is not None
             for raw in proc.stdout:
-                line = raw.rstrip("\n")
-                tail.append(line)
-                echo(line)
+                for line in render(raw.rstrip("\n")):
+                    tail.append(line)
+                    echo(line)
             rc = proc.wait()
         return subprocess.CompletedProcess(argv, rc, "\n".join(tail), "\n".join(tail))
 
@@ -141,15 +153,34 @@ class Tofu:
     def init(self) -> None:
         self.run(self.argv("init"), stream=True)
 
-    def plan(self, planfile: Path, *, destroy: bool = False) -> bool:
-        """Write a plan; return True when it changes anything (-detailed-exitcode 2)."""
-        args = ["plan", f"-out={planfile}", "-detailed-exitcode"]
+    def plan(self, planfile: Path, *, destroy: bool = False) -> Plan:
+        """Write a plan; say whether it changes anything and what refresh found changed.
+
+        The plan's events are read as JSON (`-json`), each shown as its one-line message:
+        only they report drift. The human output hides drift that no planned change depends
+        on (Terraform 1.2+), such as a NAT'd VM's new public address after a stop/start, and
+        `-detailed-exitcode` is 0 for it."""
+        args = ["plan", "-json", f"-out={planfile}", "-detailed-exitcode"]
         if destroy:
             args.append("-destroy")
-        proc = self.run(self.argv(*args), stream=True, check=False)
+        drifted: list[str] = []
+
+        def render(line: str) -> list[str]:
+            event = _event(line)
+            if event is None:
+                return [line]
+            if event.get("type") == "resource_drift":
+                drifted.append(str(_dig(event, "change", "resource", "addr") or "?"))
+            return event_lines(event)
+
+        proc = self.run(self.argv(*args), stream=True, check=False, render=render)
         if proc.returncode not in (0, 2):
             raise self._failure(proc.args, proc)
-        return proc.returncode == 2
+        return Plan(changes=proc.returncode == 2, drifted=tuple(drifted))
+
+    def show(self, planfile: Path) -> None:
+        """A saved plan, as OpenTofu prints it for people: every attribute it changes."""
+        self.run(self.argv("show", str(planfile)), stream=True)
 
     def apply(self, planfile: Path) -> None:
         self.run(self.argv("apply", str(planfile)), stream=True)
@@ -170,8 +201,75 @@ class Tofu:
             raise ToolError(f"{self.name} show -json did not print an object", argv=[], rc=0)
         return data
 
+    def state_pull(self) -> dict[str, Any] | None:
+        """The stored state as the backend holds it (remote ones too), or None when there is
+        none yet. Unlike `show -json` it starts no provider to read their schemas (0.05 s
+        against 0.8 s on the lab), and it is the format OpenTofu itself keeps."""
+        proc = self.run(self.argv("state", "pull"))
+        if not proc.stdout.strip():
+            return None
+        try:
+            data = json.loads(proc.stdout)
+        except json.JSONDecodeError as exc:
+            raise ToolError(
+                f"{self.name} state pull printed something that is not JSON ({exc})",
+                argv=list(proc.args),
+                rc=0,
+            ) from exc
+        if not isinstance(data, dict):
+            raise ToolError(f"{self.name} state pull did not print an object", argv=[], rc=0)
+        return data
+
     def destroy(self) -> None:
         self.run(self.argv("destroy", "-auto-approve"), stream=True)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a saved plan holds, as far as mck must know before reading it."""
+
+    changes: bool  # -detailed-exitcode 2: applying it changes infrastructure or outputs
+    # Resource addresses the refresh found changed outside OpenTofu. Drift alone changes
+    # nothing to apply, but the refreshed state is what the nodes look like now.
+    drifted: tuple[str, ...] = ()
+
+
+# Machine-readable UI events (`-json`) not shown: the version banner, a second line per
+# refreshed resource, and the outputs (mck's own modules define none it shows).
+_QUIET_EVENTS = {"version", "refresh_complete", "outputs"}
+
+
+def event_lines(event: Mapping[str, Any]) -> list[str]:
+    """The lines a person sees for one `-json` UI event: its message; for a diagnostic, also
+    its detail and where in the configuration it points."""
+    if event.get("type") in _QUIET_EVENTS:
+        return []
+    lines = [str(event.get("@message", ""))]
+    if event.get("type") == "diagnostic":
+        filename = _dig(event, "diagnostic", "range", "filename")
+        line = _dig(event, "diagnostic", "range", "start", "line")
+        if filename:
+            lines.append(f"  on {filename} line {line}")
+        detail = str(_dig(event, "diagnostic", "detail") or "")
+        lines += [f"  {text}" if text else "" for text in detail.splitlines()]
+    return lines
+
+
+def _event(line: str) -> dict[str, Any] | None:
+    """A `-json` UI event, or None for any other line (a plugin's stray output, say)."""
+    if not line.startswith("{"):
+        return None
+    try:
+        event = json.loads(line)
+    except json.JSONDecodeError:
+        return None
+    return event if isinstance(event, dict) and "@message" in event else None
+
+
+def _dig(value: Any, *keys: str) -> Any:
+    for key in keys:
+        value = value.get(key) if isinstance(value, Mapping) else None
+    return value
 
 
 def _first_error(output: str) -> str:

@@ -110,6 +110,43 @@ def test_second_converge_changes_nothing(project: Project) -> None:
     # The probe was the readiness wait's output: no probe playbook of its own.
     assert "==> probe: microk8s status of every node, from its readiness wait" in run.stderr
     assert "probe.yml" not in _newest_log(project)
+    # Nothing changed and nothing drifted: the nodes came from the state the plan read, and
+    # no `show -json` started the providers again for their schemas.
+    assert "==> state: the state the plan read (nothing was applied)" in run.stderr
+    assert " show -json" not in _newest_log(project)
+
+
+def test_drift_alone_is_saved_and_its_addresses_used(project: Project) -> None:
+    # The stored state says a droplet has an address it no longer has (as after a NAT'd VM's
+    # stop/start): the plan changes nothing, and its human output says so, but the refresh saw
+    # the real address. The converge must configure the node there, and save it.
+    statefile = project.path / "terraform.tfstate"
+    real = _stored_ip(statefile, "digitalocean_droplet", 1)
+    state = json.loads(statefile.read_text())
+    for resource in state["resources"]:
+        if resource["type"] == "digitalocean_droplet":
+            resource["instances"][1]["attributes"]["ipv4_address"] = "203.0.113.99"
+    state["serial"] += 1
+    statefile.write_text(json.dumps(state))
+
+    run = project.mck()
+    assert run.rc == 0, run.explain()
+    assert "digitalocean_droplet.node[1]: Drift detected (update)" in run.stderr
+    assert (
+        "==> provision: no changes; saving the state refresh found changed: "
+        "digitalocean_droplet.node[1]"
+    ) in run.stderr
+    assert f"instance mck-k8s-do-1 is provisioned on digitalocean with address {real}" in (
+        run.stderr
+    )
+    assert f"mck-k8s-do-1 ansible_host={real} " in project.inventory()
+    assert _stored_ip(statefile, "digitalocean_droplet", 1) == real
+
+
+def _stored_ip(statefile: Path, kind: str, index: int) -> str:
+    state = json.loads(statefile.read_text())
+    (resource,) = [r for r in state["resources"] if r["type"] == kind]
+    return str(resource["instances"][index]["attributes"]["ipv4_address"])
 
 
 def test_a_main_yml_without_the_readiness_wait_is_probed_on_its_own(project: Project) -> None:

@@ -8,7 +8,15 @@ from typing import Any
 import pytest
 
 from mck.errors import MckError
-from mck.nodes import Node, NodeChanges, name_key, nodes_from_state, planned_changes, planned_nodes
+from mck.nodes import (
+    Node,
+    NodeChanges,
+    name_key,
+    nodes_from_state,
+    nodes_from_stored_state,
+    planned_changes,
+    planned_nodes,
+)
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -228,3 +236,59 @@ def test_planned_nodes_are_those_left_after_apply() -> None:
         ("mck-k8s-do-2", "digitalocean", False),
         ("mck-k8s-linode-0", "linode", False),
     ]  # mck-k8s-do-1 is deleted, its deposed twin is not a node
+
+
+def test_stored_state_gives_the_same_nodes_as_show_json() -> None:
+    # One lab state (Terraform 1.11.4, three clouds) in both formats.
+    stored = nodes_from_stored_state(load("stored_state_lab.json"))
+    assert [n.cloud for n in stored] == ["aws", "digitalocean", "linode"]
+    assert stored == nodes_from_state(load("show_state_lab.json"))
+
+
+def _stored(*resources: dict[str, Any]) -> dict[str, Any]:
+    return {"version": 4, "terraform_version": "1.11.4", "resources": list(resources)}
+
+
+def _stored_droplet(name: str, ip: str, **instance: Any) -> dict[str, Any]:
+    return {
+        "attributes": {"name": name, "ipv4_address": ip, "ipv4_address_private": None},
+        **instance,
+    }
+
+
+def test_stored_state_addresses_modules_and_keys_and_skips_deposed_and_data() -> None:
+    state = _stored(
+        {
+            "module": 'module.eu["fra"]',
+            "mode": "managed",
+            "type": "digitalocean_droplet",
+            "name": "node",
+            "each": "map",
+            "instances": [
+                _stored_droplet("a", "198.51.100.1", index_key="a"),
+                # create_before_destroy's old VM, about to go: not a node.
+                _stored_droplet("a", "198.51.100.9", index_key="a", deposed="00000001"),
+            ],
+        },
+        {
+            "mode": "managed",
+            "type": "digitalocean_droplet",
+            "name": "solo",
+            "instances": [_stored_droplet("b", "198.51.100.2")],
+        },
+        {"mode": "data", "type": "aws_ami", "name": "debian", "instances": [{"attributes": {}}]},
+    )
+    nodes = nodes_from_stored_state(state)
+    assert [(n.name, n.public_ip, n.address) for n in nodes] == [
+        ("a", "198.51.100.1", 'module.eu["fra"].digitalocean_droplet.node["a"]'),
+        ("b", "198.51.100.2", "digitalocean_droplet.solo"),
+    ]
+
+
+def test_stored_state_of_another_format_is_refused_by_name() -> None:
+    with pytest.raises(MckError, match="state format 5; mck reads format 4"):
+        nodes_from_stored_state({"version": 5, "resources": []})
+
+
+def test_stored_state_without_resources_has_no_nodes() -> None:
+    assert nodes_from_stored_state({"version": 4}) == []
