@@ -1,6 +1,6 @@
 """The converge benchmark (issue 5): how much mck costs per node, measured on the lab.
 
-    sudo .venv/bin/python bench/converge.py --nodes 3,6,12 [--json out.json] [--repeat 2]
+    sudo .venv/bin/python bench/converge.py --nodes 3,6,12 [--json out.json] [--repeat 5]
 
 For each size N it brings up a fresh project on the lab with the nodes spread over DigitalOcean,
 Linode and AWS (so 1:1 NAT is in), then measures in one run:
@@ -9,9 +9,14 @@ Linode and AWS (so 1:1 NAT is in), then measures in one run:
 - a no-op converge vs `ansible-playbook main.yml -i inventory` on the same inventory, run the
   same way (controller namespace, same environment, from the project directory): wall time,
   ratio. Both start with no SSH master open (ControlPersist masters of earlier runs closed),
-  which is what a user sees when re-running after a minute or more;
-- per phase of the no-op converge: wall time from mck's `==> <phase>` lines, stamped as they
-  arrive on stderr;
+  which is what a user sees when re-running after a minute or more. They are measured in
+  --repeat pairs (a no-op run, then the raw run right after it); each pair gives a ratio, the
+  median of those is reported with their lowest and highest, and the no-op and raw runs shown
+  are the median pair's (for an even count, of the two middle pairs the one with the lower
+  ratio), so a noisy moment on the shared cores moves one pair, not the result, and walls,
+  phases and counts all come from two runs made back to back;
+- per phase of the median pair's no-op converge: wall time from mck's `==> <phase>` lines,
+  stamped as they arrive on stderr;
 - per node: SSH connections opened and remote commands run, counted in each VM's sshd log
   (the lab runs sshd at LogLevel VERBOSE), in total and per phase (each log's offset is
   snapshotted when a phase header arrives);
@@ -56,7 +61,10 @@ def main() -> int:
     parser.add_argument("--nodes", default="3,6,12", help="sizes, comma-separated (default 3,6,12)")
     parser.add_argument("--json", type=Path, help="also write the results here")
     parser.add_argument(
-        "--repeat", type=int, default=1, help="no-op/raw pairs per size; the fastest of each kept"
+        "--repeat",
+        type=int,
+        default=5,
+        help="no-op/raw pairs per size; the median pair's ratio is reported",
     )
     args = parser.parse_args()
     try:
@@ -97,20 +105,17 @@ def measure_size(lab: Lab, workdir: Path, cli_config: Path, nodes: int, args: An
     try:
         log(f"N={nodes} {counts}: fresh converge")
         fresh = bench.mck()
-        noop = raw = None
+        pairs: list[metrics.Pair] = []
         for round_ in range(args.repeat):
             log(f"N={nodes}: no-op converge vs raw ansible-playbook ({round_ + 1}/{args.repeat})")
-            this_noop = bench.mck()
-            this_raw = bench.run(["ansible-playbook", "main.yml", "-i", "inventory"])
-            if noop is None or this_noop.wall < noop.wall:
-                noop = this_noop
-            if raw is None or this_raw.wall < raw.wall:
-                raw = this_raw
-        assert noop is not None and raw is not None
+            noop = bench.mck()
+            raw = bench.run(["ansible-playbook", "main.yml", "-i", "inventory"])
+            pairs.append(metrics.Pair(noop, raw))
+            log(f"N={nodes}: {noop.wall:.1f} s vs {raw.wall:.1f} s, {pairs[-1].ratio:.2f}x")
         log(f"N={nodes}: converge adding 2 nodes")
         project.set_counts(**{c: n + GROW_BY.get(c, 0) for c, n in counts.items()})
         grow = bench.mck()
-        return metrics.Size(nodes, fresh, noop, raw, grow)
+        return metrics.Size(nodes, fresh, pairs, grow)
     finally:
         log(f"N={nodes}: destroy")
         project.mck("--destroy", "--yes")
