@@ -188,36 +188,27 @@ class Tofu:
     def show_json(self, planfile: Path | None = None) -> dict[str, Any]:
         """The state (or a saved plan) as JSON: works with remote backends too."""
         args = ["show", "-json"] + ([str(planfile)] if planfile else [])
-        proc = self.run(self.argv(*args))
-        try:
-            data = json.loads(proc.stdout)
-        except json.JSONDecodeError as exc:
-            raise ToolError(
-                f"{self.name} show -json printed something that is not JSON ({exc})",
-                argv=list(proc.args),
-                rc=0,
-            ) from exc
-        if not isinstance(data, dict):
-            raise ToolError(f"{self.name} show -json did not print an object", argv=[], rc=0)
-        return data
+        return self._json_object(self.run(self.argv(*args)), "show -json")
 
     def state_pull(self) -> dict[str, Any] | None:
         """The stored state as the backend holds it (remote ones too), or None when there is
         none yet. Unlike `show -json` it starts no provider to read their schemas (0.05 s
         against 0.8 s on the lab), and it is the format OpenTofu itself keeps."""
         proc = self.run(self.argv("state", "pull"))
-        if not proc.stdout.strip():
-            return None
+        return self._json_object(proc, "state pull") if proc.stdout.strip() else None
+
+    def _json_object(self, proc: subprocess.CompletedProcess[str], what: str) -> dict[str, Any]:
+        """The JSON object a command printed, or a ToolError naming the command."""
         try:
             data = json.loads(proc.stdout)
         except json.JSONDecodeError as exc:
             raise ToolError(
-                f"{self.name} state pull printed something that is not JSON ({exc})",
+                f"{self.name} {what} printed something that is not JSON ({exc})",
                 argv=list(proc.args),
                 rc=0,
             ) from exc
         if not isinstance(data, dict):
-            raise ToolError(f"{self.name} state pull did not print an object", argv=[], rc=0)
+            raise ToolError(f"{self.name} {what} did not print an object", argv=[], rc=0)
         return data
 
     def destroy(self) -> None:
