@@ -3,7 +3,8 @@ removed with --force.
 
 One project for the whole file, steps in order: five nodes → `mck plan` for three → `mck` takes
 two out of the cluster and destroys them → a change to one is refused → a node dies, the user
-lowers the count, and mck forces it out.
+lowers the count, and mck forces it out → a VM deleted behind OpenTofu's back leaves a
+stale member, which mck removes.
 """
 
 from __future__ import annotations
@@ -137,4 +138,35 @@ def test_a_dead_member_is_reported_then_forced_out_when_its_count_goes(project: 
     assert sorted(_kubectl_nodes(project, "mck-k8s-do-0")) == KEPT[:2]
     members = _members(project, "mck-k8s-do-0")
     assert len(members) == 2 and address not in dict(members), members
+    assert _status(project)["healthy"] is True
+
+
+def test_a_member_whose_vm_went_behind_opentofus_back_is_removed_as_stale(
+    project: Project,
+) -> None:
+    # The VM is deleted in the cloud, not through OpenTofu, and its count goes with it: the
+    # refresh drops it from the state (drift, no change to apply), so no scale-down sees it, and
+    # its member is left in the cluster for the leader to remove as stale.
+    gone = project.lab.host("mck-k8s-do-1")
+    address = mesh.previous_from_inventory(project.inventory())["mck-k8s-do-1"]
+    assert address in dict(_members(project, "mck-k8s-do-0"))
+    project.lab.delete_host(gone.id)
+    project.set_counts(digitalocean=1, linode=0)
+
+    run = project.mck()
+    assert run.rc == 0, run.explain()
+    assert "digitalocean_droplet.node[1]: Drift detected (delete)" in run.stderr, run.stderr
+    assert (
+        "==> provision: no changes; saving the state refresh found changed: "
+        "digitalocean_droplet.node[1]"
+    ) in run.stderr, run.stderr
+    assert (
+        f"stale member {address} belongs to no node: removing it through mck-k8s-do-0"
+    ) in run.stderr, run.stderr
+    assert _vms(project) == ["mck-k8s-do-0"]
+    assert [a for a, _role in _members(project, "mck-k8s-do-0")] != []
+    assert address not in dict(_members(project, "mck-k8s-do-0"))
+    state = json.loads((project.path / "terraform.tfstate").read_text())
+    droplets = [r for r in state["resources"] if r["type"] == "digitalocean_droplet"]
+    assert [len(r["instances"]) for r in droplets] == [1]  # the refresh was saved
     assert _status(project)["healthy"] is True
