@@ -35,6 +35,7 @@ from mck.errors import ClusterError, MckError, UsageError
 from mck.files import write_atomic
 from mck.inventory import previous_setting, render
 from mck.nodes import (
+    STORED_STATE_FORMAT,
     Node,
     NodeChanges,
     PlannedNode,
@@ -67,7 +68,6 @@ JOIN_TOKEN_TTL = 300  # seconds a join token stays valid on the leader
 DRAIN_TIMEOUT = 120  # seconds `kubectl drain` may take to evict a leaving node's pods
 # What --destroy removes besides the VMs: only files mck itself writes (never a user's own).
 GENERATED = ("inventory", STATE_DIR)
-STATE_FORMAT = 4  # the stored state's format `state pull` prints, read by nodes_from_stored_state
 # Removed only when mck wrote it (it carries kubeconfig.MARK): a user's own file stays.
 KUBECONFIG_FILE = "kubeconfig"
 
@@ -303,7 +303,7 @@ def read_nodes(tofu: Tofu) -> list[Node]:
     state = tofu.state_pull()
     if state is None:
         return []
-    if state.get("version") != STATE_FORMAT:
+    if state.get("version") != STORED_STATE_FORMAT:
         return nodes_from_state(tofu.show_json())
     return nodes_from_stored_state(state)
 

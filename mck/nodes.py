@@ -67,6 +67,10 @@ _LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
 _NODE_NAME = re.compile(rf"{_LABEL}(?:\.{_LABEL})*")
 
 
+# The format `tofu state pull` prints (OpenTofu and Terraform since 0.12).
+STORED_STATE_FORMAT = 4
+
+
 def name_key(name: str) -> tuple[tuple[int, int | str], ...]:
     """Sort key that orders `x-2` before `x-10`: digit runs compare as numbers."""
     parts = re.split(r"(\d+)", name)
@@ -88,13 +92,13 @@ def nodes_from_state(show_json: Mapping[str, Any]) -> list[Node]:
 
 
 def nodes_from_stored_state(state: Mapping[str, Any]) -> list[Node]:
-    """Every VM in the state as `tofu state pull` prints it (format version 4, the one
+    """Every VM in the state as `tofu state pull` prints it (STORED_STATE_FORMAT, the one
     OpenTofu and Terraform have kept since 0.12), sorted by name: the same nodes
     `nodes_from_state` finds in `show -json`."""
-    if state.get("version") != 4:
+    if state.get("version") != STORED_STATE_FORMAT:
         raise MckError(
             f"`tofu state pull` printed state format {state.get('version')!r}; mck reads "
-            "format 4: use an OpenTofu/Terraform release that writes it"
+            f"format {STORED_STATE_FORMAT}: use an OpenTofu/Terraform release that writes it"
         )
     nodes = [
         _node(resource)

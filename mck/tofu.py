@@ -153,7 +153,7 @@ class Tofu:
     def init(self) -> None:
         self.run(self.argv("init"), stream=True)
 
-    def plan(self, planfile: Path, *, destroy: bool = False) -> Plan:
+    def plan(self, planfile: Path) -> Plan:
         """Write a plan; say whether it changes anything and what refresh found changed.
 
         The plan's events are read as JSON (`-json`), each shown as its one-line message:
@@ -161,8 +161,6 @@ class Tofu:
         on (Terraform 1.2+), such as a NAT'd VM's new public address after a stop/start, and
         `-detailed-exitcode` is 0 for it."""
         args = ["plan", "-json", f"-out={planfile}", "-detailed-exitcode"]
-        if destroy:
-            args.append("-destroy")
         drifted: list[str] = []
 
         def render(line: str) -> list[str]:
