@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Literal
 
+from mck import voters
 from mck.nodes import Node, name_key
 
 State = Literal["ready", "not_ready", "stopped", "worker", "not_installed", "unknown"]
@@ -157,7 +158,8 @@ def plan(probes: list[Probe], *, nat_ok: bool) -> ClusterPlan:
     A node is an orphan when it is ready and its member list holds only itself. With no
     multi-node cluster the first eligible orphan by name bootstraps one; with exactly one, every
     ready orphan joins its first ready voter; with two or more nothing is joined (merging would
-    wipe one cluster's data). NAT nodes are never leader nor joined unless `nat_ok`.
+    wipe one cluster's data). NAT nodes are never leader nor joined unless `nat_ok`. Joins come
+    in `voters.join_order`, so that the first three members (dqlite's voters) span the clouds.
     """
     probes = sorted(probes, key=lambda p: name_key(p.node.name))
     owners = _address_owners(probes)
@@ -201,7 +203,14 @@ def plan(probes: list[Probe], *, nat_ok: bool) -> ClusterPlan:
     joins: tuple[Join, ...] = ()
     if leader is not None:
         address = _join_address(leader, owners)
-        joins = tuple(Join(p.node, leader.node, address) for p in candidates if p is not leader)
+        joiners = [p.node for p in candidates if p is not leader]
+        # dqlite's first three members stay its voters: join so that they span the clouds.
+        if clusters:
+            size = len(clusters[0].roles) - len(stale)  # stale members go before the joins
+            order = voters.join_order(clusters[0].nodes, joiners, size=size)
+        else:
+            order = voters.join_order([leader.node], joiners)
+        joins = tuple(Join(node, leader.node, address) for node in order)
     return ClusterPlan(
         leader.node if leader else None, joins, found_clusters, tuple(stale), tuple(problems)
     )

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mck import cluster
+from mck import cluster, voters
 from mck.nodes import NodeChanges, PlannedNode, name_key
 from mck.scaledown import ScaleDown
 
@@ -50,10 +50,8 @@ def build(
     waiting = [j.node.name for j in now.joins] if now else []
     if bootstrap and now is None:
         waiting = [p.name for p in planned]
-    joins = sorted(
-        {n for n in [*waiting, *fresh] if n != leader and n not in changes.destroyed},
-        key=name_key,
-    )
+    joining = {n for n in [*waiting, *fresh] if n != leader and n not in changes.destroyed}
+    joins = _join_order(leader, joining, planned, now, leaving)
     problems = tuple(p.reason for p in now.problems) if now else ()
     return Preview(
         changes,
@@ -64,6 +62,27 @@ def build(
         now.stale if now else (),
         warnings + problems,
     )
+
+
+def _join_order(
+    leader: str | None,
+    joining: set[str],
+    planned: list[PlannedNode],
+    now: cluster.ClusterPlan | None,
+    leaving: set[str],
+) -> list[str]:
+    """The joins in the order the converge will run them (voters.join_order): the members
+    that stay, or the bootstrap node, take the first voter seats."""
+    by_name = {p.name: p for p in planned}
+    joiners = [by_name[n] for n in joining if n in by_name]
+    if now and now.clusters:
+        stay = [n.name for n in now.clusters[0] if n.name not in leaving]
+    else:
+        stay = [leader] if leader else []
+    members = [by_name[n] for n in stay if n in by_name]
+    ordered = [p.name for p in voters.join_order(members, joiners)]
+    # A name the plan does not list (known only after apply) joins last.
+    return ordered + sorted(joining - set(ordered), key=name_key)
 
 
 def lines(preview: Preview) -> list[str]:

@@ -17,8 +17,7 @@ from dataclasses import dataclass
 
 from mck.cluster import Membership, Probe, memberships
 from mck.nodes import Node, name_key
-
-TARGET_VOTERS = 3  # go-dqlite's default voter count, microk8s keeps it
+from mck.voters import TARGET_VOTERS
 
 
 @dataclass(frozen=True)
