@@ -82,10 +82,11 @@ def main(
 def status_command(ctx: click.Context, as_json: bool) -> None:
     """Probe every node once and show name, cloud, addresses, role and readiness.
 
-    Changes nothing. Exit 0 when every node is in the cluster and ready, 3 otherwise.
+    Changes nothing. Exit 0 when every node is in the cluster and ready, 3 otherwise;
+    warnings (every voter on one cloud) do not change the exit code.
     """
     from mck.converge import Settings, status
-    from mck.status import render_table
+    from mck.status import render_table, voters_line
 
     params = ctx.parent.params if ctx.parent else {}
     project = params.get("project", Path("."))
@@ -103,8 +104,11 @@ def status_command(ctx: click.Context, as_json: bool) -> None:
         click.echo(json.dumps(report.to_json(), indent=2))
     else:
         click.echo(render_table(report.nodes))
+        click.echo(voters_line(report.nodes))
         for problem in report.problems:
             ui.error(problem)
+        for warning in report.warnings:
+            ui.warn(warning)
     ui.debug(json.dumps(report.to_json()))
     _exit(ui, 0 if report.healthy else EXIT_UNHEALTHY)
 

@@ -55,7 +55,14 @@ from mck.preflight import (
 )
 from mck.progress import PlayProgress
 from mck.report import Ui
-from mck.status import Report, node_statuses, problems, render_table
+from mck.status import (
+    Report,
+    node_statuses,
+    problems,
+    render_table,
+    voters_line,
+    warnings_for,
+)
 from mck.tofu import Plan, Tofu, find_binary
 
 STATE_DIR = ".mck"  # project-local, generated: plan file, known_hosts, ssh control sockets
@@ -262,7 +269,11 @@ def converge(settings: Settings, ui: Ui) -> Outcome:
 
     # report: one table, then every problem that is left.
     ui.phase("report")
-    ui.say(render_table(node_statuses(nodes, probes, cluster_ips)))
+    statuses = node_statuses(nodes, probes, cluster_ips)
+    ui.say(render_table(statuses))
+    ui.say(voters_line(statuses))
+    for warning in warnings_for(statuses):
+        ui.warn(warning)
     outcome = Outcome(nodes, changes, joined, plan, probes, removed)
     if plan.problems:
         for problem in plan.problems:
@@ -377,11 +388,13 @@ def status(settings: Settings, ui: Ui | None = None) -> Report:
     ui = ui or Ui()
     existing = probe_existing(settings, ui)
     plan = cluster.plan(existing.probes, nat_ok=existing.mode == "mesh")
+    statuses = node_statuses(existing.nodes, existing.probes, existing.cluster_ips)
     return Report(
         cluster=cluster_name(existing.project, existing.config, settings.env),
         encryption=existing.mode,
-        nodes=node_statuses(existing.nodes, existing.probes, existing.cluster_ips),
+        nodes=statuses,
         problems=problems(plan),
+        warnings=warnings_for(statuses),
     )
 
 

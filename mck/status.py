@@ -2,8 +2,9 @@
 `mck status` (as a table, or as JSON on stdout). Pure: no I/O here.
 
 The JSON form is documented by its JSON Schema, mck/status.schema.json (shipped with the
-package; tests/unit/test_status_schema.py keeps the two in step). Bump SCHEMA on any
-incompatible change.
+package; tests/unit/test_status_schema.py keeps the two in step). Bump SCHEMA on any change
+to the document's shape; a new version keeps every older field with its meaning, so a reader
+of an older version that ignores unknown fields keeps working.
 """
 
 from __future__ import annotations
@@ -12,11 +13,12 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from mck import cluster
+from mck import cluster, voters
 from mck.nodes import Node
 from mck.report import table
 
-SCHEMA = 1
+# 2: adds `voters` (each voter's name and cloud) and `warnings`; every field of 1 is unchanged.
+SCHEMA = 2
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,8 @@ class Report:
     encryption: str
     nodes: tuple[NodeStatus, ...]
     problems: tuple[str, ...]
+    # Risks a converge cannot fix (voters sharing one cloud): shown, but the cluster is healthy.
+    warnings: tuple[str, ...] = ()
 
     @property
     def healthy(self) -> bool:
@@ -52,6 +56,8 @@ class Report:
             "encryption": self.encryption,
             "healthy": self.healthy,
             "problems": list(self.problems),
+            "warnings": list(self.warnings),
+            "voters": [{"name": n.name, "cloud": n.cloud} for n in voters_of(self.nodes)],
             "nodes": [asdict(n) for n in self.nodes],
         }
 
@@ -77,6 +83,25 @@ def problems(plan: cluster.ClusterPlan) -> tuple[str, ...]:
         for address in plan.stale
     )
     return tuple(p.reason for p in plan.problems) + waiting + stale
+
+
+def voters_of(statuses: tuple[NodeStatus, ...]) -> tuple[NodeStatus, ...]:
+    """The nodes that hold a datastore vote, as their own probe reports it."""
+    return tuple(s for s in statuses if s.role == "voter")
+
+
+def warnings_for(statuses: tuple[NodeStatus, ...]) -> tuple[str, ...]:
+    """What is worth knowing but not a problem: every voter on one cloud while the nodes span
+    several (a converge cannot change that: dqlite keeps its voters, see mck/voters.py)."""
+    warning = voters.same_cloud_voters(voters_of(statuses), statuses)
+    return (warning,) if warning else ()
+
+
+def voters_line(statuses: tuple[NodeStatus, ...]) -> str:
+    """`voters: a (digitalocean), b (linode), c (aws)`: which clouds hold the control plane."""
+    found = voters_of(statuses)
+    listed = ", ".join(f"{s.name} ({s.cloud})" for s in found) or "none found"
+    return f"voters: {listed}"
 
 
 def render_table(statuses: tuple[NodeStatus, ...]) -> str:

@@ -190,7 +190,7 @@ def test_status_reports_every_node_as_json_and_a_dead_one_fails_it(project: Proj
     assert run.rc == 0, run.explain()
     report = json.loads(run.stdout)
     validator.validate(report)  # mck/status.schema.json, the documented format
-    assert report["schema"] == 1 and report["healthy"] is True and report["problems"] == []
+    assert report["schema"] == 2 and report["healthy"] is True and report["problems"] == []
     assert report["cluster"] == "mck-k8s" and report["encryption"] == "mesh"
     nodes = {n["name"]: n for n in report["nodes"]}
     assert sorted(nodes) == sorted([*NAMES, "mck-k8s-do-2", "mck-k8s-linode-1"])
@@ -202,6 +202,11 @@ def test_status_reports_every_node_as_json_and_a_dead_one_fails_it(project: Proj
         assert node["reachable"] is True and node["ready"] is True and node["state"] == "ready"
         assert node["role"] in ("voter", "standby")
         assert node["mesh_ip"].startswith("10.77.")
+    # Each voter with its cloud, as the nodes' own roles say.
+    voters = [{"name": n, "cloud": s["cloud"]} for n, s in nodes.items() if s["role"] == "voter"]
+    assert sorted(report["voters"], key=lambda v: v["name"]) == sorted(
+        voters, key=lambda v: v["name"]
+    )
 
     # A VM dies under the cloud's feet: status says which, and fails.
     dead = project.lab.host("mck-k8s-linode-1")

@@ -4,7 +4,7 @@ import json
 
 from mck.cluster import ClusterPlan, Join, Member, Probe, Problem, Status
 from mck.nodes import Node
-from mck.status import Report, node_statuses, problems, render_table
+from mck.status import Report, node_statuses, problems, render_table, voters_line, warnings_for
 
 DO = Node("mck-k8s-do-0", "digitalocean", "198.51.100.10", "198.18.0.10", "root", False, "d")
 AWS = Node("mck-k8s-aws-0", "aws", "203.0.113.10", "192.0.2.10", "admin", True, "a")
@@ -63,8 +63,42 @@ def test_json_report_is_healthy_only_without_problems_and_with_every_node_ready(
     statuses = node_statuses([DO, AWS], _probes()[:2], MESH)
     report = Report("mck-k8s", "mesh", statuses, ())
     doc = json.loads(json.dumps(report.to_json()))
-    assert doc["schema"] == 1 and doc["healthy"] is True
+    assert doc["schema"] == 2 and doc["healthy"] is True
     assert [n["name"] for n in doc["nodes"]] == ["mck-k8s-do-0", "mck-k8s-aws-0"]
     assert Report("mck-k8s", "mesh", statuses, ("x",)).healthy is False
     dead = node_statuses([LIN], _probes()[2:], MESH)
     assert Report("mck-k8s", "mesh", dead, ()).healthy is False
+
+
+def _voters(*nodes: Node) -> list[Probe]:
+    members = tuple(Member(MESH[n.name], "voter") for n in nodes)
+    return [Probe(n, True, Status("ready", members), None, MESH[n.name]) for n in nodes]
+
+
+def test_the_voters_line_names_each_voter_with_its_cloud() -> None:
+    statuses = node_statuses([DO, AWS, LIN], _probes(), MESH)
+    assert voters_line(statuses) == "voters: mck-k8s-do-0 (digitalocean)"
+    statuses = node_statuses([DO, AWS, LIN], _voters(DO, AWS, LIN), MESH)
+    assert voters_line(statuses) == (
+        "voters: mck-k8s-do-0 (digitalocean), mck-k8s-aws-0 (aws), mck-k8s-linode-0 (linode)"
+    )
+    assert warnings_for(statuses) == ()
+    assert voters_line(node_statuses([LIN], _probes()[2:], MESH)) == "voters: none found"
+
+
+def test_voters_sharing_one_cloud_while_nodes_span_several_is_a_warning_not_a_problem() -> None:
+    do1 = Node("mck-k8s-do-1", "digitalocean", "198.51.100.12", None, "root", False, "d1")
+    do2 = Node("mck-k8s-do-2", "digitalocean", "198.51.100.13", None, "root", False, "d2")
+    mesh = {**MESH, do1.name: "10.77.0.4", do2.name: "10.77.0.5"}
+    members = tuple(Member(mesh[n.name], "voter") for n in (DO, do1, do2))
+    members += (Member(mesh[LIN.name], "standby"),)
+    probes = [
+        Probe(n, True, Status("ready", members), None, mesh[n.name]) for n in (DO, do1, do2, LIN)
+    ]
+    statuses = node_statuses([DO, do1, do2, LIN], probes, mesh)
+
+    (warning,) = warnings_for(statuses)
+
+    assert "every datastore voter (mck-k8s-do-0, mck-k8s-do-1, mck-k8s-do-2) is on" in warning
+    report = Report("mck-k8s", "mesh", statuses, (), (warning,))
+    assert report.healthy and report.to_json()["warnings"] == [warning]

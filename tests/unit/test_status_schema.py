@@ -18,7 +18,7 @@ from mck import cluster
 from mck.cluster import Member, Probe, Status
 from mck.encryption import MODES
 from mck.nodes import CLOUDS, Node
-from mck.status import Report, node_statuses, problems
+from mck.status import Report, node_statuses, problems, warnings_for
 
 SCHEMA = json.loads(files("mck").joinpath("status.schema.json").read_text(encoding="utf-8"))
 VALIDATOR = Draft202012Validator(SCHEMA, format_checker=FormatChecker())
@@ -29,8 +29,9 @@ DO1 = Node("mck-k8s-do-1", "digitalocean", "198.51.100.11", "198.18.0.11", "root
 AWS = Node("mck-k8s-aws-0", "aws", "203.0.113.10", "192.0.2.10", "admin", True, "a0")
 LIN = Node("mck-k8s-linode-0", "linode", "198.51.100.12", None, "root", False, "l0")
 LIN1 = Node("mck-k8s-linode-1", "linode", "198.51.100.13", None, "root", False, "l1")
+DO2 = Node("mck-k8s-do-2", "digitalocean", "198.51.100.14", None, "root", False, "d2")
 NODES = [DO0, DO1, AWS, LIN]
-MESH = {n.name: f"10.77.0.{i}" for i, n in enumerate([*NODES, LIN1], start=1)}
+MESH = {n.name: f"10.77.0.{i}" for i, n in enumerate([*NODES, LIN1, DO2], start=1)}
 
 
 def _members(*pairs: tuple[Node, str]) -> tuple[Member, ...]:
@@ -40,7 +41,8 @@ def _members(*pairs: tuple[Node, str]) -> tuple[Member, ...]:
 def _report(probes: list[Probe], nodes: list[Node] = NODES, mode: str = "mesh") -> dict[str, Any]:
     mesh_ips = MESH if mode == "mesh" else {}
     plan = cluster.plan(probes, nat_ok=mode == "mesh")
-    report = Report("mck-k8s", mode, node_statuses(nodes, probes, mesh_ips), problems(plan))
+    statuses = node_statuses(nodes, probes, mesh_ips)
+    report = Report("mck-k8s", mode, statuses, problems(plan), warnings_for(statuses))
     doc: dict[str, Any] = json.loads(json.dumps(report.to_json()))  # as printed
     return doc
 
@@ -81,7 +83,21 @@ def _mixed() -> dict[str, Any]:
     )
 
 
-REPORTS = {"healthy": _healthy, "unreachable": _unreachable, "split": _split, "mixed": _mixed}
+def _one_cloud() -> dict[str, Any]:
+    """Healthy, but every voter on DigitalOcean while the nodes span three clouds."""
+    nodes = [DO0, DO1, DO2, AWS, LIN]
+    roles = ["voter", "voter", "voter", "standby", "standby"]
+    members = _members(*zip(nodes, roles, strict=True))
+    return _report([_in(n, members) for n in nodes], nodes)
+
+
+REPORTS = {
+    "healthy": _healthy,
+    "unreachable": _unreachable,
+    "split": _split,
+    "mixed": _mixed,
+    "voters on one cloud": _one_cloud,
+}
 
 
 @pytest.mark.parametrize("name", sorted(REPORTS))
@@ -97,6 +113,12 @@ def test_the_reports_are_the_cases_they_claim_to_be() -> None:
     assert any("separate clusters" in p for p in _split()["problems"])
     states = {n["state"] for n in _mixed()["nodes"]}
     assert states == {"ready", "stopped", "not_installed", "worker"}
+    assert _healthy()["warnings"] == []
+    assert [v["cloud"] for v in _healthy()["voters"]] == ["digitalocean", "digitalocean", "aws"]
+    one_cloud = _one_cloud()
+    assert one_cloud["healthy"] is True  # a warning, not a problem: exit 0
+    assert {v["cloud"] for v in one_cloud["voters"]} == {"digitalocean"}
+    assert len(one_cloud["warnings"]) == 1 and "on digitalocean" in one_cloud["warnings"][0]
 
 
 def _broken() -> dict[str, Any]:
@@ -108,7 +130,13 @@ def _broken() -> dict[str, Any]:
         change(broken)
         breaks[label] = broken
 
-    mutate("future schema", lambda d: d.update(schema=2))
+    mutate("future schema", lambda d: d.update(schema=3))
+    mutate("schema 1", lambda d: d.update(schema=1))
+    mutate("no voters", lambda d: d.pop("voters"))
+    mutate("no warnings", lambda d: d.pop("warnings"))
+    mutate("warning not a string", lambda d: d.update(warnings=[{"text": "x"}]))
+    mutate("voter in an unknown cloud", lambda d: d["voters"][0].update(cloud="gcp"))
+    mutate("voter without a cloud", lambda d: d["voters"][0].pop("cloud"))
     mutate("missing field", lambda d: d.pop("healthy"))
     mutate("extra field", lambda d: d.update(leader="mck-k8s-do-0"))
     mutate("unknown encryption", lambda d: d.update(encryption="ipsec"))
@@ -132,14 +160,15 @@ def test_a_broken_document_is_rejected(label: str) -> None:
 def test_the_schema_is_valid_and_lists_what_the_code_produces() -> None:
     Draft202012Validator.check_schema(SCHEMA)
     node = SCHEMA["$defs"]["node"]["properties"]
-    assert set(node["cloud"]["enum"]) == set(CLOUDS)
+    assert node["cloud"] == {"$ref": "#/$defs/cloud"}
+    assert set(SCHEMA["$defs"]["cloud"]["enum"]) == set(CLOUDS)
     assert set(SCHEMA["properties"]["encryption"]["enum"]) == set(MODES)
     assert set(node["state"]["enum"]) == {*get_args(cluster.State), "unreachable"}
 
 
 def test_the_readme_example_validates() -> None:
     text = README.read_text(encoding="utf-8")
-    example = re.search(r'^```\n(\{"schema": 1.*?)^```', text, re.MULTILINE | re.DOTALL)
+    example = re.search(r'^```\n(\{"schema": 2.*?)^```', text, re.MULTILINE | re.DOTALL)
     assert example, "README lost its `mck status --json` example"
     doc = json.loads(example.group(1))
     assert VALIDATOR.is_valid(doc), [e.message for e in VALIDATOR.iter_errors(doc)]
