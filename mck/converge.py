@@ -39,10 +39,12 @@ from mck.nodes import (
     Node,
     NodeChanges,
     PlannedNode,
-    nodes_from_state,
-    nodes_from_stored_state,
+    StateNodes,
     planned_changes,
     planned_nodes,
+    read_state,
+    read_stored_state,
+    refusal,
 )
 from mck.preflight import (
     Config,
@@ -303,20 +305,27 @@ def read_plan(tofu: Tofu, planfile: Path) -> PlanRead:
         tofu.show(planfile)  # every attribute the apply changes, as OpenTofu prints it
         plan_json = tofu.show_json(planfile)
         return PlanRead(plan, planned_changes(plan_json), planned_nodes(plan_json), None)
-    stored = read_nodes(tofu)
-    kept = [PlannedNode(n.name, n.cloud, n.nat) for n in stored]
-    return PlanRead(plan, NodeChanges(), kept, stored)
+    found = read_state_nodes(tofu)
+    if found.unusable:  # the same check planned_nodes makes, before anything is applied
+        raise UsageError(refusal(found.unusable))
+    kept = [PlannedNode(n.name, n.cloud, n.nat, n.address) for n in found.nodes]
+    return PlanRead(plan, NodeChanges(), kept, found.nodes)
 
 
 def read_nodes(tofu: Tofu) -> list[Node]:
-    """The nodes in the stored state, read with `state pull` (remote backends too); a state
-    format mck does not know is read through `show -json` instead."""
+    """The nodes in the stored state; one error naming every VM that cannot be a node."""
+    return read_state_nodes(tofu).strict()
+
+
+def read_state_nodes(tofu: Tofu) -> StateNodes:
+    """The nodes in the stored state, read with `state pull` (remote backends too), and the
+    VMs that cannot be nodes; a state format mck does not know is read through `show -json`."""
     state = tofu.state_pull()
     if state is None:
-        return []
+        return StateNodes([])
     if state.get("version") != STORED_STATE_FORMAT:
-        return nodes_from_state(tofu.show_json())
-    return nodes_from_stored_state(state)
+        return read_state(tofu.show_json())
+    return read_stored_state(state)
 
 
 def destroy(settings: Settings, ui: Ui) -> None:
@@ -360,6 +369,7 @@ class Existing:
     mode: str  # the encryption the cluster was built with
     cluster_ips: dict[str, str]  # node name -> mesh address (empty without the mesh)
     probes: list[cluster.Probe]
+    unusable: tuple[str, ...] = ()  # VMs in the state that cannot be nodes, and why
 
 
 def probe_existing(settings: Settings, ui: Ui) -> Existing:
@@ -374,13 +384,15 @@ def probe_existing(settings: Settings, ui: Ui) -> Existing:
     tofu = tofu_for(settings, ui)
     if tofu.needs_init():
         tofu.init()
-    nodes = read_nodes(tofu)
+    found = read_state_nodes(tofu)
+    nodes = found.nodes
     if not nodes:
+        found.strict()  # a state of unusable VMs only: say which
         raise UsageError("the state has no nodes: run mck to converge first")
     mode = previous_setting(inventory, "mck_encryption") or encryption.DEFAULT
     cluster_ips = mesh.previous_from_inventory(inventory) if mode == "mesh" else {}
     probes = probe(ansible_for(settings, ui, task_lines=False), nodes, cluster_ips)
-    return Existing(project, config, inventory, nodes, mode, cluster_ips, probes)
+    return Existing(project, config, inventory, nodes, mode, cluster_ips, probes, found.unusable)
 
 
 def status(settings: Settings, ui: Ui | None = None) -> Report:
@@ -393,7 +405,7 @@ def status(settings: Settings, ui: Ui | None = None) -> Report:
         cluster=cluster_name(existing.project, existing.config, settings.env),
         encryption=existing.mode,
         nodes=statuses,
-        problems=problems(plan),
+        problems=existing.unusable + problems(plan),
         warnings=warnings_for(statuses),
     )
 
@@ -481,8 +493,9 @@ def _preview(
     mode: str,
 ) -> preview.Preview:
     """Probe the nodes that exist now (read-only, through the inventory the last converge wrote)
-    and plan the cluster actions around the tofu changes."""
-    nodes = read_nodes(tofu)
+    and plan the cluster actions around the tofu changes. A VM the state holds under a name
+    mck cannot use is left out: the plan, whose names were checked, renames or removes it."""
+    nodes = read_state_nodes(tofu).nodes
     previous_mode = previous_setting(inventory, "mck_encryption") or mode
     on_mesh = previous_mode == "mesh"
     now: cluster.ClusterPlan | None = None

@@ -1,20 +1,25 @@
-"""Nodes: what mck knows about each VM, read from OpenTofu state JSON (`show -json`).
+"""Nodes: what mck knows about each VM, read from OpenTofu state JSON (`show -json`, or the
+stored state `state pull` prints).
 
 Every VM resource type maps onto a `Node` through one small `Adapter` in `ADAPTERS`: adding a
-provider means adding one entry there (plus its HCL), nothing else. The same adapters read a
-plan (`show -json <planfile>`) to tell which nodes are about to be created or destroyed.
+provider means adding one entry there (plus its HCL), nothing else. An AWS instance with an
+Elastic IP in the same state is reached at the EIP (mck/eip.py). The same adapters read a
+plan (`show -json <planfile>`) to tell which nodes are about to be created or destroyed, and
+check the planned names before anything is applied (mck/names.py).
 """
 
 from __future__ import annotations
 
 import ipaddress
-import json
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from mck.errors import MckError
+from mck import names
+from mck.eip import ElasticIps, elastic_ips
+from mck.errors import MckError, UsageError
+from mck.tofu_json import as_list, check_format, mapping, resources, stored_resources, text
 
 
 @dataclass(frozen=True)
@@ -62,11 +67,6 @@ ADAPTERS: dict[str, Adapter] = {
 # Clouds in the order mck lists them (inventory groups, reports).
 CLOUDS: tuple[str, ...] = tuple(dict.fromkeys(a.cloud for a in ADAPTERS.values()))
 
-# A node's name becomes its hostname and Kubernetes node name: lowercase DNS labels only.
-_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
-_NODE_NAME = re.compile(rf"{_LABEL}(?:\.{_LABEL})*")
-
-
 # The format `tofu state pull` prints (OpenTofu and Terraform since 0.12).
 STORED_STATE_FORMAT = 4
 
@@ -77,75 +77,91 @@ def name_key(name: str) -> tuple[tuple[int, int | str], ...]:
     return tuple((1, int(p)) if p.isdigit() else (0, p) for p in parts if p)
 
 
+@dataclass(frozen=True)
+class StateNodes:
+    """The nodes in a state, and every VM resource that cannot be one (one line each, saying
+    what to change): one unusable VM never hides the others."""
+
+    nodes: list[Node]
+    unusable: tuple[str, ...] = ()
+
+    def strict(self) -> list[Node]:
+        """The nodes, or one error naming every unusable VM at once."""
+        if self.unusable:
+            raise MckError(unusable_message(self.unusable))
+        return self.nodes
+
+
 def nodes_from_state(show_json: Mapping[str, Any]) -> list[Node]:
     """Every VM in `tofu show -json` output, sorted by name."""
-    _check_format(show_json, "tofu show -json")
-    root = _mapping(show_json.get("values"), "values").get("root_module")
-    nodes = [
-        _node(resource)
-        for resource in _resources(_mapping(root, "values.root_module"))
-        # A deposed object is an old VM create_before_destroy is about to delete: not a node.
-        if _is_vm(resource) and not resource.get("deposed_key")
-    ]
-    _reject_duplicates(nodes)
-    return sorted(nodes, key=lambda n: name_key(n.name))
+    return read_state(show_json).strict()
+
+
+def read_state(show_json: Mapping[str, Any]) -> StateNodes:
+    """`nodes_from_state`, with the VMs that cannot be nodes listed instead of refused."""
+    check_format(show_json, "tofu show -json")
+    root = mapping(show_json.get("values"), "values").get("root_module")
+    return _read(list(resources(mapping(root, "values.root_module"))))
 
 
 def nodes_from_stored_state(state: Mapping[str, Any]) -> list[Node]:
     """Every VM in the state as `tofu state pull` prints it (STORED_STATE_FORMAT, the one
     OpenTofu and Terraform have kept since 0.12), sorted by name: the same nodes
     `nodes_from_state` finds in `show -json`."""
+    return read_stored_state(state).strict()
+
+
+def read_stored_state(state: Mapping[str, Any]) -> StateNodes:
+    """`nodes_from_stored_state`, with the VMs that cannot be nodes listed instead of refused."""
     if state.get("version") != STORED_STATE_FORMAT:
         raise MckError(
             f"`tofu state pull` printed state format {state.get('version')!r}; mck reads "
             f"format {STORED_STATE_FORMAT}: use an OpenTofu/Terraform release that writes it"
         )
-    nodes = [
-        _node(resource)
-        for resource in _stored_resources(state)
-        if _is_vm(resource) and not resource.get("deposed_key")
-    ]
-    _reject_duplicates(nodes)
-    return sorted(nodes, key=lambda n: name_key(n.name))
+    return _read(list(stored_resources(state)))
 
 
-def _stored_resources(state: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
-    """The stored state's resource instances, shaped as `show -json` shows them (address,
-    mode, type, values, deposed_key), so that one reader serves both."""
-    for resource in _list(state.get("resources"), "resources"):
-        resource = _mapping(resource, "a resource")
-        mode, kind = resource.get("mode"), str(resource.get("type"))
-        base = f"{kind}.{resource.get('name')}"
-        if mode == "data":
-            base = f"data.{base}"
-        if resource.get("module"):
-            base = f"{resource['module']}.{base}"
-        for instance in _list(resource.get("instances"), f"{base}.instances"):
-            instance = _mapping(instance, f"an instance of {base}")
-            key = instance.get("index_key")
-            index = "" if key is None else f"[{json.dumps(key)}]"
-            yield {
-                "address": base + index,
-                "mode": mode,
-                "type": kind,
-                "values": instance.get("attributes"),
-                "deposed_key": instance.get("deposed"),
-            }
+def _read(resources: list[Mapping[str, Any]]) -> StateNodes:
+    eips = elastic_ips(resources)
+    nodes: list[Node] = []
+    unusable: list[str] = []
+    for resource in resources:
+        # A deposed object is an old VM create_before_destroy is about to delete: not a node.
+        if not _is_vm(resource) or resource.get("deposed_key"):
+            continue
+        node = _node(resource, eips)
+        if isinstance(node, Node):
+            nodes.append(node)
+        else:
+            unusable.append(node)
+    unusable += _duplicates(nodes)
+    return StateNodes(sorted(nodes, key=lambda n: name_key(n.name)), tuple(unusable))
+
+
+def refusal(unusable: tuple[str, ...]) -> str:
+    """The plan phase's one line for VMs that cannot be nodes: nothing was applied yet."""
+    return "refusing before anything is applied: " + unusable_message(unusable)
+
+
+def unusable_message(unusable: tuple[str, ...]) -> str:
+    if len(unusable) == 1:
+        return unusable[0]
+    return f"{len(unusable)} VMs cannot be nodes: " + "; ".join(unusable)
 
 
 def planned_changes(plan_json: Mapping[str, Any]) -> NodeChanges:
     """Which nodes `tofu show -json <planfile>` says will be created, destroyed or replaced."""
-    _check_format(plan_json, "tofu show -json <planfile>")
+    check_format(plan_json, "tofu show -json <planfile>")
     created: list[str] = []
     destroyed: list[str] = []
     replaced: list[str] = []
-    for rc in _list(plan_json.get("resource_changes"), "resource_changes"):
+    for rc in as_list(plan_json.get("resource_changes"), "resource_changes"):
         # A deposed object is a leftover of an earlier replace: the node under that name is
         # the new VM, which this change does not touch.
         if not _is_vm(rc) or rc.get("deposed"):
             continue
-        change = _mapping(rc.get("change"), f"{rc.get('address')}.change")
-        actions = set(_list(change.get("actions"), f"{rc.get('address')}.change.actions"))
+        change = mapping(rc.get("change"), f"{rc.get('address')}.change")
+        actions = set(as_list(change.get("actions"), f"{rc.get('address')}.change.actions"))
         if "create" in actions and actions & {"delete", "forget"}:
             replaced.append(_planned_name(rc, change.get("before")))
         elif actions == {"create"}:
@@ -167,77 +183,67 @@ class PlannedNode:
     name: str
     cloud: str
     nat: bool
+    address: str = ""  # resource address in the plan; "" when read from the stored state
 
 
 def planned_nodes(plan_json: Mapping[str, Any]) -> list[PlannedNode]:
-    """Every node that will exist once the plan is applied (kept, updated, created, replaced)."""
-    _check_format(plan_json, "tofu show -json <planfile>")
-    planned = []
-    for rc in _list(plan_json.get("resource_changes"), "resource_changes"):
+    """Every node that will exist once the plan is applied (kept, updated, created, replaced).
+    Their names are checked here, before anything is applied (mck/names.py): a name that
+    cannot be a hostname, is missing, repeats or is known only after apply is refused, every
+    such VM named in one error."""
+    check_format(plan_json, "tofu show -json <planfile>")
+    planned: list[PlannedNode] = []
+    refused: list[str] = []
+    for rc in as_list(plan_json.get("resource_changes"), "resource_changes"):
         if not _is_vm(rc) or rc.get("deposed"):
             continue
-        change = _mapping(rc.get("change"), f"{rc.get('address')}.change")
-        actions = set(_list(change.get("actions"), f"{rc.get('address')}.change.actions"))
+        address = str(rc.get("address", rc["type"]))
+        change = mapping(rc.get("change"), f"{address}.change")
+        actions = set(as_list(change.get("actions"), f"{address}.change.actions"))
         if actions <= {"delete", "forget"}:
             continue
         adapter = ADAPTERS[str(rc["type"])]
-        planned.append(
-            PlannedNode(_planned_name(rc, change.get("after")), adapter.cloud, adapter.nat)
-        )
+        after = change.get("after")
+        name = text(after, adapter.name) if isinstance(after, Mapping) else None
+        if names.is_unknown(change.get("after_unknown"), adapter.name):
+            refused.append(names.unknown(address, adapter.name))
+        elif (problem := names.problem(address, adapter.name, name)) is not None:
+            refused.append(problem)
+        else:
+            planned.append(PlannedNode(str(name), adapter.cloud, adapter.nat, address))
+    refused += _duplicates(planned)
+    if refused:
+        raise UsageError(refusal(tuple(refused)))
     return sorted(planned, key=lambda n: name_key(n.name))
-
-
-def _check_format(doc: Mapping[str, Any], command: str) -> None:
-    if not isinstance(doc, Mapping) or "format_version" not in doc:
-        raise MckError(
-            f"expected the JSON that `{command}` prints, got something without a format_version"
-        )
-    version = str(doc["format_version"])
-    if version.split(".")[0] != "1":
-        raise MckError(
-            f"`{command}` printed JSON format {version}; mck reads format 1.x: "
-            "use an OpenTofu/Terraform release with JSON format 1"
-        )
-
-
-def _resources(module: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
-    """Resources of a module and of all its child modules, depth first."""
-    where = module.get("address") or "root_module"
-    for resource in _list(module.get("resources"), f"{where}.resources"):
-        yield _mapping(resource, f"a resource in {where}")
-    for child in _list(module.get("child_modules"), f"{where}.child_modules"):
-        yield from _resources(_mapping(child, f"a child module of {where}"))
 
 
 def _is_vm(resource: Mapping[str, Any]) -> bool:
     return resource.get("mode") == "managed" and resource.get("type") in ADAPTERS
 
 
-def _node(resource: Mapping[str, Any]) -> Node:
+def _node(resource: Mapping[str, Any], eips: ElasticIps) -> Node | str:
+    """The node a VM resource is, or one line saying why it cannot be one."""
     adapter = ADAPTERS[str(resource["type"])]
     address = str(resource.get("address", resource["type"]))
-    values = _mapping(resource.get("values"), f"{address}.values")
+    values = mapping(resource.get("values"), f"{address}.values")
 
-    name = _text(values, adapter.name)
-    if not name:
-        raise MckError(f"{address} has no {adapter.name}: give the VM a name in its HCL")
-    if not _NODE_NAME.fullmatch(name):
-        raise MckError(
-            f"{address} is named {name!r}, which cannot be a hostname: use lowercase letters, "
-            "digits, '-' and '.' in its HCL"
-        )
-    public_ip = _text(values, adapter.public_ip)
+    name = text(values, adapter.name)
+    problem = names.problem(address, adapter.name, name)
+    if problem is not None or name is None:
+        return problem or f"{address} has no {adapter.name}"
+    # An Elastic IP replaces the address the instance had before it (mck/eip.py).
+    public_ip = (eips.for_instance(values) if adapter.nat else None) or text(
+        values, adapter.public_ip
+    )
     if not public_ip:
-        raise MckError(
+        return (
             f"{address} ({name}) has no public IP ({adapter.public_ip} is empty): give the VM a "
             "public IPv4 address in its HCL, or run `tofu refresh` if it has one"
         )
-    private_ip = _text(values, adapter.private_ip) if adapter.private_ip else None
+    private_ip = text(values, adapter.private_ip) if adapter.private_ip else None
     for attribute, ip in ((adapter.public_ip, public_ip), (adapter.private_ip, private_ip)):
         if ip and not _is_ip(ip):
-            raise MckError(
-                f"{address} ({name}) has {attribute} = {ip!r}, which is not an IP address"
-            )
+            return f"{address} ({name}) has {attribute} = {ip!r}, which is not an IP address"
     return Node(
         name=name,
         cloud=adapter.cloud,
@@ -253,32 +259,22 @@ def _planned_name(rc: Mapping[str, Any], values: object) -> str:
     """The node name in a change's before/after object; the resource address when a name only
     becomes known at apply time (the plan leaves unknown values out of `after`)."""
     adapter = ADAPTERS[str(rc["type"])]
-    name = _text(values, adapter.name) if isinstance(values, Mapping) else None
+    name = text(values, adapter.name) if isinstance(values, Mapping) else None
     return name or str(rc.get("address", rc["type"]))
 
 
-def _reject_duplicates(nodes: list[Node]) -> None:
-    seen: dict[str, Node] = {}
+def _duplicates(nodes: Sequence[Node | PlannedNode]) -> list[str]:
+    """One line per name two VMs share: both must be renamed apart."""
+    seen: dict[str, str] = {}
+    found = []
     for node in nodes:
         if node.name in seen:
-            raise MckError(
-                f"{seen[node.name].address} and {node.address} are both named {node.name!r}: "
+            found.append(
+                f"{seen[node.name]} and {node.address} are both named {node.name!r}: "
                 "node names must be unique, rename one in its HCL"
             )
-        seen[node.name] = node
-
-
-def _text(values: Mapping[str, Any], path: str) -> str | None:
-    """The string at a dotted path, or None when absent, null or empty."""
-    value: object = values
-    for step in path.split("."):
-        if isinstance(value, Mapping):
-            value = value.get(step)
-        elif isinstance(value, list) and step.isdigit() and int(step) < len(value):
-            value = value[int(step)]
-        else:
-            return None
-    return value if isinstance(value, str) and value else None
+        seen.setdefault(node.name, node.address)
+    return found
 
 
 def _is_ip(text: str) -> bool:
@@ -287,24 +283,3 @@ def _is_ip(text: str) -> bool:
     except ValueError:
         return False
     return True
-
-
-def _mapping(value: object, where: str) -> Mapping[str, Any]:
-    if value is None:
-        return {}
-    if not isinstance(value, Mapping):
-        raise MckError(
-            f"unexpected `tofu show -json` output: {where} is a {type(value).__name__}, "
-            "not an object"
-        )
-    return value
-
-
-def _list(value: object, where: str) -> list[Any]:
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        raise MckError(
-            f"unexpected `tofu show -json` output: {where} is a {type(value).__name__}, not a list"
-        )
-    return value

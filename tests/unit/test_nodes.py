@@ -226,12 +226,26 @@ def test_forget_alone_is_no_node_change_but_create_forget_is_a_replacement() -> 
     assert "mck-k8s-do-0" in planned_changes(plan).replaced
 
 
+def _change(plan: dict[str, Any], address: str) -> dict[str, Any]:
+    rc = next(r for r in plan["resource_changes"] if r["address"] == address)
+    return rc["change"]  # type: ignore[no-any-return]
+
+
+def _plan_with_known_names() -> dict[str, Any]:
+    """The recorded plan, with aws_instance.node[1]'s Name tag known at plan time."""
+    plan = load("plan_changes.json")
+    change = _change(plan, "aws_instance.node[1]")
+    change["after"]["tags"] = {"Name": "mck-k8s-aws-1"}
+    change["after_unknown"]["tags"] = False
+    return plan
+
+
 def test_planned_nodes_are_those_left_after_apply() -> None:
-    planned = planned_nodes(load("plan_changes.json"))
+    planned = planned_nodes(_plan_with_known_names())
     assert [(n.name, n.cloud, n.nat) for n in planned] == [
-        ("aws_instance.node[1]", "aws", True),  # name known only after apply
         ("edge-hcloud-x", "hcloud", False),
         ("mck-k8s-aws-0", "aws", True),
+        ("mck-k8s-aws-1", "aws", True),
         ("mck-k8s-do-0", "digitalocean", False),
         ("mck-k8s-do-2", "digitalocean", False),
         ("mck-k8s-linode-0", "linode", False),
