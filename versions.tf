@@ -1,8 +1,9 @@
 # Which OpenTofu/Terraform and which provider releases this project is written against.
 # Minor-version pins (~>) take bug fixes but never a major release that renames attributes.
 terraform {
-  # 1.6 is the first OpenTofu release; optional() object attributes with defaults need >= 1.3.
-  required_version = ">= 1.6"
+  # `removed` blocks (aws.tf lets go of the VPC's default security group) need 1.7, in OpenTofu
+  # and in Terraform alike.
+  required_version = ">= 1.7"
 
   required_providers {
     digitalocean = {
