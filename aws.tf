@@ -30,11 +30,15 @@ resource "aws_default_subnet" "default" {
   availability_zone = local.aws_zone
 }
 
-# The default group of the VPC, with exactly these rules (any other rule on it is removed).
-resource "aws_default_security_group" "default" {
+# mck's own security group, named after the cluster: created and destroyed with it. The VPC's
+# default group is left alone: adopting it (aws_default_security_group) would delete every rule
+# the account had on it and leave mck's rules open there after a destroy.
+resource "aws_security_group" "mck" {
   count = local.aws_enabled ? 1 : 0
 
-  vpc_id = aws_default_vpc.default[0].id
+  name        = var.cluster_name
+  description = "mck cluster nodes: SSH, WireGuard, and everything between the nodes"
+  vpc_id      = aws_default_vpc.default[0].id
 
   ingress {
     description = "SSH: mck and Ansible configure the node"
@@ -78,6 +82,30 @@ resource "aws_default_security_group" "default" {
     to_port     = 0
     cidr_blocks = ["0.0.0.0/0"]
   }
+
+  tags = {
+    Name          = var.cluster_name
+    "mck-cluster" = var.cluster_name
+  }
+
+  lifecycle {
+    precondition {
+      # EC2 refuses group names in its own id format.
+      condition     = !startswith(var.cluster_name, "sg-")
+      error_message = "cluster_name must not start with \"sg-\" when AWS nodes are used: EC2 refuses security group names that look like group ids."
+    }
+  }
+}
+
+# Clusters made before mck had its own group adopted the VPC's default group. Let go of it
+# without touching it (a destroy would be the same: AWS keeps a default group); its rules are
+# the ones mck set, and README's "Before your first run on real clouds" says how to remove them.
+removed {
+  from = aws_default_security_group.default
+
+  lifecycle {
+    destroy = false
+  }
 }
 
 resource "aws_instance" "node" {
@@ -87,8 +115,14 @@ resource "aws_instance" "node" {
   instance_type               = var.aws.type
   subnet_id                   = aws_default_subnet.default[0].id
   key_name                    = aws_key_pair.mck[0].key_name
-  vpc_security_group_ids      = [aws_default_security_group.default[0].id]
+  vpc_security_group_ids      = [aws_security_group.mck[0].id]
   associate_public_ip_address = true
+
+  # Debian's AMI comes with 8 GiB, which images and microk8s' snaps fill up (the kubelet evicts
+  # pods below 1 GiB free). Growing it later is done in place, without replacing the node.
+  root_block_device {
+    volume_size = var.aws.disk_gb
+  }
 
   tags = {
     Name          = "${var.cluster_name}-aws-${count.index}"
@@ -96,8 +130,9 @@ resource "aws_instance" "node" {
   }
 
   lifecycle {
-    # most_recent picks up every new Debian point release; without this each one would
-    # replace (wipe) every AWS node on the next apply. New nodes still get the newest image.
-    ignore_changes = [ami]
+    # Both would replace (wipe) the node. most_recent picks up every new Debian point release;
+    # key_name matters only when the VM is created: a rotated key reaches running nodes
+    # through the common role (authorized_keys). New nodes get the newest image and key.
+    ignore_changes = [ami, key_name]
   }
 }

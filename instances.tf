@@ -71,13 +71,14 @@ variable "linode" {
 }
 
 variable "aws" {
-  description = "AWS EC2 instances: nodes (count, 0 = none), instance type, region, availability zone (default: the region's \"a\" zone), AMI name pattern of Debian's official images."
+  description = "AWS EC2 instances: nodes (count, 0 = none), instance type, region, availability zone (default: the region's \"a\" zone), AMI name pattern of Debian's official images, root disk size in GiB (the AMI's own 8 GiB is too small for microk8s)."
   type = object({
-    nodes  = optional(number, 0)
-    type   = optional(string, "t3.medium")
-    region = optional(string, "eu-central-1")
-    zone   = optional(string)
-    image  = optional(string, "debian-12-amd64-*")
+    nodes   = optional(number, 0)
+    type    = optional(string, "t3.medium")
+    region  = optional(string, "eu-central-1")
+    zone    = optional(string)
+    image   = optional(string, "debian-12-amd64-*")
+    disk_gb = optional(number, 30)
   })
   default  = {}
   nullable = false
@@ -85,6 +86,12 @@ variable "aws" {
   validation {
     condition     = var.aws.nodes >= 0 && floor(var.aws.nodes) == var.aws.nodes
     error_message = "aws.nodes must be a whole number >= 0 (0 means no EC2 instances)."
+  }
+
+  validation {
+    # EC2 cannot make the root volume smaller than the AMI's snapshot (8 GiB), nor shrink it later.
+    condition     = var.aws.disk_gb >= 8 && floor(var.aws.disk_gb) == var.aws.disk_gb
+    error_message = "aws.disk_gb must be a whole number of GiB, at least 8 (the Debian AMI's own size); 30 or more is recommended."
   }
 }
 
@@ -95,8 +102,14 @@ resource "digitalocean_droplet" "node" {
   image    = var.digitalocean.image
   region   = var.digitalocean.region
   size     = var.digitalocean.size
-  ssh_keys = [one(digitalocean_ssh_key.mck[*].fingerprint)]
+  ssh_keys = [local.do_ssh_key_fingerprint]
   tags     = [var.cluster_name]
+
+  lifecycle {
+    # Keys are given to a droplet only when it is created; a change would replace (wipe) it.
+    # A rotated key reaches running droplets through the common role (authorized_keys).
+    ignore_changes = [ssh_keys]
+  }
 }
 
 resource "linode_instance" "node" {
@@ -110,4 +123,9 @@ resource "linode_instance" "node" {
   # A private address in the region: nodes of one cloud can talk without leaving it.
   private_ip = true
   tags       = [var.cluster_name]
+
+  lifecycle {
+    # As for droplets: a change would replace the instance; the common role rotates the key.
+    ignore_changes = [authorized_keys]
+  }
 }

@@ -1,8 +1,10 @@
 # Which OpenTofu/Terraform and which provider releases this project is written against.
 # Minor-version pins (~>) take bug fixes but never a major release that renames attributes.
 terraform {
-  # 1.6 is the first OpenTofu release; optional() object attributes with defaults need >= 1.3.
-  required_version = ">= 1.6"
+  # aws.tf lets go of the VPC's default security group with a `removed` block whose lifecycle
+  # says destroy = false: Terraform has it since 1.7 (and destroys without it), OpenTofu
+  # accepts the lifecycle block there since 1.10.
+  required_version = ">= 1.10"
 
   required_providers {
     digitalocean = {

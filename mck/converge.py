@@ -53,6 +53,7 @@ from mck.preflight import (
     flag,
     preflight,
     read_config,
+    ssh_public_key_file,
     variable,
 )
 from mck.progress import PlayProgress
@@ -140,6 +141,7 @@ def converge(settings: Settings, ui: Ui) -> Outcome:
     config = preflight(project, settings.env)
     mode = str(variable(project, config, settings.env, "encryption") or encryption.DEFAULT)
     public_api = flag(variable(project, config, settings.env, "public_api"))
+    ssh_key_file = ssh_public_key_file(project, config, settings.env)
     previous_inventory = _read(project / "inventory")
     tofu = tofu_for(settings, ui)
     ansible = ansible_for(settings, ui)
@@ -219,6 +221,7 @@ def converge(settings: Settings, ui: Ui) -> Outcome:
         name=cluster_name(project, config, settings.env),
         encryption=mode,
         public_api=public_api,
+        ssh_public_key_file=ssh_key_file,
     )
 
     # configure: the site playbook, the same one a user can run by hand. The probe is its
@@ -418,6 +421,7 @@ def write_inventory(
     name: str,
     encryption: str,
     public_api: bool,
+    ssh_public_key_file: str = "",
 ) -> dict[str, str]:
     """Write the inventory; returns node name -> mesh address. Addresses come back from the
     inventory written last time (`previous`), so a live node keeps its address whatever else
@@ -430,6 +434,7 @@ def write_inventory(
         mesh_ips=mesh_ips,
         encryption=encryption,
         public_api=public_api,
+        ssh_public_key_file=ssh_public_key_file,
     )
     write_atomic(project / "inventory", text, mode=0o644)  # no secrets in it: readable
     return mesh_ips

@@ -3,6 +3,7 @@ atomically so a failed run never leaves a half-written file for `ansible-playboo
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -23,9 +24,11 @@ def render(
     mesh_ips: Mapping[str, str],
     encryption: str = "mesh",
     public_api: bool = False,
+    ssh_public_key_file: str = "",
 ) -> str:
     """The inventory text: one group per cloud (empty ones left out), all of them in `k8s`.
-    `mesh_ips` maps every node's name to its WireGuard mesh address (see mck/mesh.py)."""
+    `mesh_ips` maps every node's name to its WireGuard mesh address (see mck/mesh.py).
+    `ssh_public_key_file`: the user's current key, which the common role keeps authorized."""
     missing = [n.name for n in nodes if n.name not in mesh_ips]
     if missing:
         raise MckError(f"no mesh address for {', '.join(missing)}: a bug in mck")
@@ -48,6 +51,8 @@ def render(
             mesh_ips=mesh_ips,
             encryption=encryption,
             public_api=public_api,
+            # A Python string literal, as INI inventory values are read: any path survives.
+            ssh_public_key_file=json.dumps(ssh_public_key_file) if ssh_public_key_file else "",
         )
     except jinja2.TemplateNotFound:
         raise MckError(

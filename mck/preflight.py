@@ -154,6 +154,16 @@ def cluster_name(project: Path, config: Config, env: Mapping[str, str]) -> str:
     return str(variable(project, config, env, "cluster_name") or "mck-k8s")
 
 
+def ssh_public_key_file(project: Path, config: Config, env: Mapping[str, str]) -> str:
+    """The absolute path of the key file the .tf files give every VM (`ssh_public_key_file`,
+    ~ expanded, relative to the project as tofu reads it); "" when the project has no such
+    variable."""
+    value = variable(project, config, env, "ssh_public_key_file")
+    if not value:
+        return ""
+    return str(project / Path(str(value)).expanduser())
+
+
 def flag(value: Any) -> bool:
     """A bool variable from any of its sources: HCL/tfvars give True/False, TF_VAR_ a string."""
     return value is True or str(value).strip().lower() == "true"

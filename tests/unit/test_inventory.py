@@ -259,3 +259,30 @@ def test_previous_settings_are_read_back_from_all_vars_only() -> None:
     assert previous_setting(text, "mck_encryption") == "mesh"
     assert previous_setting(text, "mck_cluster_name") == "mck-k8s"
     assert previous_setting("[aws]\nmck_encryption=none\n", "mck_encryption") is None
+
+
+@pytest.mark.skipif(
+    shutil.which("ansible-inventory", path=str(Path(sys.executable).parent)) is None,
+    reason="ansible-core is not installed in this environment",
+)
+@pytest.mark.parametrize("path", ["/root/.ssh/id_ed25519.pub", "/home/me/my keys/#1 'a'.pub"])
+def test_the_ssh_key_file_reaches_the_roles_whatever_its_path(tmp_path: Path, path: str) -> None:
+    text = render(
+        [DO], template=TEMPLATE, cluster_name="mck-k8s", mesh_ips=MESH, ssh_public_key_file=path
+    )
+    (tmp_path / "inventory").write_text(text)
+    listing = json.loads(
+        subprocess.run(
+            [str(Path(sys.executable).parent / "ansible-inventory"), "-i", "inventory", "--list"],
+            check=True,
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+            env={**os.environ, "ANSIBLE_HOME": str(tmp_path / ".ansible")},
+        ).stdout
+    )
+    assert listing["_meta"]["hostvars"]["mck-k8s-do-0"]["mck_ssh_public_key_file"] == path
+    # Without a key file (a project whose .tf has no ssh_public_key_file): no line at all.
+    assert "mck_ssh_public_key_file" not in render(
+        [DO], template=TEMPLATE, cluster_name="mck-k8s", mesh_ips=MESH
+    )

@@ -1,7 +1,8 @@
 """Stand-in for registry.terraform.io/hashicorp/aws (5.x, terraform-plugin-sdk v2 resources).
 
-Resources: `aws_key_pair`, `aws_instance` (aws_ec2.py), `aws_default_vpc`, `aws_default_subnet`,
-`aws_default_security_group` (aws_vpc.py); data source `aws_ami` (aws_ami.py). Like the real
+Resources: `aws_key_pair`, `aws_instance` (aws_ec2.py), `aws_default_vpc`, `aws_default_subnet`
+(aws_vpc.py), `aws_default_security_group`, `aws_security_group` (aws_sg.py); data source
+`aws_ami` (aws_ami.py). Like the real
 provider it checks credentials when it is configured: with no access key it fails at once with
 "No valid credential sources found", before any resource is touched.
 """
@@ -18,8 +19,10 @@ from tf.utils import Diagnostics
 
 from .aws_ami import Ami
 from .aws_common import REGIONS, ec2_error
-from .aws_ec2 import Instance, KeyPair
-from .aws_vpc import DefaultSecurityGroup, DefaultSubnet, DefaultVpc
+from .aws_ec2 import Instance
+from .aws_keys import KeyPair
+from .aws_sg import DefaultSecurityGroup, SecurityGroup
+from .aws_vpc import DefaultSubnet, DefaultVpc
 from .cloud_api import LabCloud
 from .framework import ListNestedBlock, known, schema, serve
 
@@ -106,7 +109,9 @@ class AwsProvider(Provider):
         return [Ami]
 
     def get_resources(self) -> list[Any]:
-        return [KeyPair, Instance, DefaultVpc, DefaultSubnet, DefaultSecurityGroup]
+        return [
+            KeyPair, Instance, DefaultVpc, DefaultSubnet, DefaultSecurityGroup, SecurityGroup
+        ]  # fmt: skip
 
 
 if __name__ == "__main__":

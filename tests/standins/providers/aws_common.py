@@ -15,6 +15,8 @@ from .framework import ApiError, State, known
 from .ids import request_id, stable_hex_id
 
 ACCOUNT_ID = "123456789012"  # the lab's one AWS account
+INSTANCES = "aws_instance"  # record kinds in labd's store
+SECURITY_GROUPS = "aws_security_group"
 LAB_CIDR = "192.0.2.0/24"  # every AWS host of the lab sits on this one network (vpc0)
 AZ_LETTERS = "abc"  # availability zones a default VPC has a default subnet in
 

@@ -1,9 +1,10 @@
-"""`aws_key_pair` and `aws_instance` of the stand-in AWS provider.
+"""`aws_instance` of the stand-in AWS provider (`aws_key_pair`: aws_keys.py).
 
-Schemas follow internal/service/ec2/ec2_key_pair.go and ec2_instance.go: ami, subnet_id,
+The schema follows internal/service/ec2/ec2_instance.go: ami, subnet_id,
 key_name, private_ip, availability_zone and associate_public_ip_address force a new instance;
-instance_type, vpc_security_group_ids and tags change it in place. An instance's public IP is
-the lab's 1:1 NAT address (not on the VM), exactly as on EC2.
+instance_type, vpc_security_group_ids, tags and root_block_device's volume_size change it in
+place (the root volume grows, ModifyVolume; it never shrinks). An instance's public IP is the
+lab's 1:1 NAT address (not on the VM), exactly as on EC2.
 """
 
 from __future__ import annotations
@@ -12,12 +13,14 @@ import re
 from typing import Any
 
 from tf.iface import Config, CreateContext, DeleteContext, ReadContext, UpdateContext
-from tf.schema import Attribute
-from tf.types import Bool, Set, String
+from tf.schema import Attribute, Block
+from tf.types import Bool, Number, Set, String
 from tf.utils import Diagnostics
 
-from . import aws_ami, sshkeys
+from . import aws_ami
 from .aws_common import (
+    INSTANCES,
+    SECURITY_GROUPS,
     all_tags,
     arn,
     default_security_group_id,
@@ -30,114 +33,27 @@ from .aws_common import (
     tag_attributes,
     zones,
 )
+from .aws_keys import KEY_PAIRS
 from .cloud_api import Record
-from .framework import LabResource, State, items, known, schema
+from .framework import LabResource, ListNestedBlock, State, items, known, schema
 from .ids import hex_id, stable_hex_id
 
-KEY_PAIRS = "aws_key_pair"  # record kinds in labd's store
-INSTANCES = "aws_instance"
 SUBNETS = "aws_subnet"
 INSTANCE_TYPE = re.compile(r"^[a-z][a-z0-9-]*\.[a-z0-9]+$")
-
-
-class KeyPair(LabResource):
-    NAME = "key_pair"
-
-    SCHEMA = schema(
-        [
-            Attribute("id", String(), computed=True),
-            Attribute("arn", String(), computed=True),
-            Attribute("fingerprint", String(), computed=True),
-            Attribute("key_name", String(), optional=True, computed=True, requires_replace=True),
-            Attribute("key_pair_id", String(), computed=True),
-            Attribute("key_type", String(), computed=True),
-            Attribute("public_key", String(), required=True, requires_replace=True),
-            *tag_attributes(),
-        ],
-    )
-
-    def validate(self, diags: Diagnostics, type_name: str, config: Config) -> None:
-        super().validate(diags, type_name, config)
-        name = config.get("key_name")
-        if isinstance(name, str) and len(name) > 255:
-            diags.add_error(
-                f'expected length of key_name to be in the range (0 - 255), got "{name}"',
-                path=["key_name"],
-            )
-
-    def plan(self, ctx: Any, current: State | None, planned: State) -> State:
-        return plan_tags(self.provider.default_tags, planned)
-
-    def _state(self, record: Record, current: State) -> State:
-        region = self.provider.region
-        return {
-            "id": record["cloud_id"],
-            "arn": arn(region, f"key-pair/{record['cloud_id']}"),
-            "fingerprint": record["fingerprint"],
-            "key_name": record["cloud_id"],
-            "key_pair_id": record["key_pair_id"],
-            "key_type": record["key_type"],
-            "public_key": current.get("public_key") or record["public_key"],
-            "tags": own_tags(self.provider.default_tags, record["tags"], current.get("tags")),
-            "tags_all": record["tags"],
-        }
-
-    def _find(self, name: str) -> Record | None:
-        return self.provider.cloud.find(KEY_PAIRS, cloud_id=name, region=self.provider.region)
-
-    def do_create(self, ctx: CreateContext, planned: State) -> State:
-        name = planned["key_name"]
-        if not known(name):  # create.Name(): a unique name when none is given
-            name = "terraform-" + hex_id("x")[2:]
-        with ec2_call("ImportKeyPair", f"importing EC2 Key Pair ({name})"):
-            self.provider.authorize()
-            try:
-                key_type, _ = sshkeys.key_blob(planned["public_key"])
-            except sshkeys.InvalidKey as err:
-                message = "Key is not in valid OpenSSH public key format"
-                raise ec2_error("InvalidKey.Format", message) from err
-            if self._find(name) is not None:
-                raise ec2_error("InvalidKeyPair.Duplicate", f"The keypair '{name}' already exists.")
-            ed25519 = key_type == "ssh-ed25519"
-            record = {
-                "cloud_id": name,
-                "region": self.provider.region,
-                "key_pair_id": hex_id("key"),
-                "key_type": "ed25519" if ed25519 else "rsa",
-                "fingerprint": (sshkeys.sha256_fingerprint if ed25519 else sshkeys.md5_fingerprint)(
-                    planned["public_key"]
-                ),
-                "public_key": planned["public_key"],
-                "tags": all_tags(self.provider.default_tags, planned["tags"]),
-            }
-            stored = self.provider.cloud.insert(KEY_PAIRS, record)
-        return self._state(stored, planned)
-
-    def do_read(self, ctx: ReadContext, current: State) -> State | None:
-        with ec2_call("DescribeKeyPairs", f"reading EC2 Key Pair ({current['id']})"):
-            self.provider.authorize()
-            record = self._find(current["id"])
-        return None if record is None else self._state(record, current)
-
-    def do_update(self, ctx: UpdateContext, current: State, planned: State) -> State:
-        with ec2_call("CreateTags", f"updating tags for EC2 Key Pair ({current['id']})"):
-            self.provider.authorize()
-            tags = all_tags(self.provider.default_tags, planned["tags"])
-            stored = self.provider.cloud.change(
-                KEY_PAIRS, {"tags": tags}, cloud_id=current["id"], region=self.provider.region
-            )
-            if stored is None:
-                message = f"The key pair '{current['id']}' does not exist"
-                raise ec2_error("InvalidKeyPair.NotFound", message)
-        return self._state(stored, planned)
-
-    def do_delete(self, ctx: DeleteContext, current: State) -> None:
-        with ec2_call("DeleteKeyPair", f"deleting EC2 Key Pair ({current['id']})"):
-            self.provider.authorize()
-            # EC2 answers success for a key pair that is not there
-            self.provider.cloud.forget(
-                KEY_PAIRS, cloud_id=current["id"], region=self.provider.region
-            )
+AMI_ROOT_GIB = 8  # the size of the Debian AMIs' root snapshot
+VOLUME_TYPES = {"standard", "io1", "io2", "gp2", "gp3", "sc1", "st1"}
+# The subset of root_block_device the shipped HCL can use (the real block has more).
+ROOT_BLOCK_DEVICE = ListNestedBlock(
+    "root_block_device",
+    Block(
+        attributes=[
+            Attribute("delete_on_termination", Bool(), optional=True),
+            Attribute("volume_size", Number(), optional=True),
+            Attribute("volume_type", String(), optional=True),
+        ]
+    ),
+    max_items=1,
+)
 
 
 def _replaces(name: str, type_: Any) -> Attribute:
@@ -167,10 +83,19 @@ class Instance(LabResource):
             Attribute("instance_state", String(), computed=True),
             *tag_attributes(),
         ],
+        [ROOT_BLOCK_DEVICE],
     )
 
     def validate(self, diags: Diagnostics, type_name: str, config: Config) -> None:
         super().validate(diags, type_name, config)
+        for device in items(config.get("root_block_device")):
+            kind = device.get("volume_type")
+            if isinstance(kind, str) and kind not in VOLUME_TYPES:
+                diags.add_error(
+                    f"expected root_block_device.0.volume_type to be one of "
+                    f"{sorted(VOLUME_TYPES)}, got {kind}",
+                    path=["root_block_device"],
+                )
         for name in ("ami", "instance_type"):
             if config.get(name) is None:  # AtLeastOneOf with launch_template, not offered here
                 diags.add_error(
@@ -208,11 +133,13 @@ class Instance(LabResource):
             "instance_state": "running" if host.get("status") == "active" else "stopped",
             "tags": own_tags(self.provider.default_tags, record["tags"], current.get("tags")),
             "tags_all": record["tags"],
+            "root_block_device": _root_device(record, current),
         }
 
     def _check_security_groups(self, groups: list[str], vpc_id: str) -> list[str]:
+        own = {g["cloud_id"] for g in self.provider.cloud.records(SECURITY_GROUPS)}
         for group in groups:
-            if group != default_security_group_id(vpc_id):
+            if group != default_security_group_id(vpc_id) and group not in own:
                 message = f"The security group '{group}' does not exist in VPC '{vpc_id}'"
                 raise ec2_error("InvalidGroup.NotFound", message)
         return sorted(groups)
@@ -279,6 +206,7 @@ class Instance(LabResource):
             keys = self._public_keys(key_name)
             public = planned["associate_public_ip_address"]
             tags = all_tags(self.provider.default_tags, planned["tags"])
+            root_gib = _root_size(planned, AMI_ROOT_GIB)
             # The lab names the VM after the Name tag (its hostname is ip-..., as on EC2)
             host = cloud.create_host(tags.get("Name") or hex_id("unnamed"), keys)
             record = cloud.insert(
@@ -294,6 +222,7 @@ class Instance(LabResource):
                     "security_groups": groups,
                     "public": maps_public_ip if not known(public) or public is None else public,
                     "tags": tags,
+                    "root_gib": root_gib,
                 },
             )
         return self._state(record, host, planned)
@@ -331,6 +260,7 @@ class Instance(LabResource):
                 "instance_type": planned["instance_type"],  # stop, modify, start on EC2
                 "security_groups": groups,
                 "tags": all_tags(self.provider.default_tags, planned["tags"]),
+                "root_gib": _grown(record, planned),  # ModifyVolume, while it runs
             }
             stored = cloud.replace(INSTANCES, record, new)
         return self._state(stored, host, planned)
@@ -341,3 +271,42 @@ class Instance(LabResource):
             self.provider.authorize()
             cloud.delete_host(current["id"])  # already terminated counts as done
             cloud.forget(INSTANCES, cloud_id=current["id"])
+
+
+def _root_size(planned: State, current_gib: int) -> int:
+    """The root volume size a create asks for; EC2 refuses one below the AMI's snapshot."""
+    devices = items(planned.get("root_block_device"))
+    size = devices[0].get("volume_size") if devices else None
+    if size is None or not known(size):
+        return current_gib
+    if size < AMI_ROOT_GIB:
+        raise ec2_error(
+            "InvalidBlockDeviceMapping",
+            f"Volume of size {size}GB is smaller than snapshot 'snap-0d3b6ad9d1e1b5a43', "
+            f"expect size >= {AMI_ROOT_GIB}GB",
+        )
+    return int(size)
+
+
+def _grown(record: Record, planned: State) -> int:
+    """The root volume after an update: EC2 grows a volume in place and never shrinks one."""
+    current = int(record.get("root_gib", AMI_ROOT_GIB))
+    size = _root_size(planned, current)
+    if size < current:
+        message = f"New size cannot be smaller than existing size ({current} GiB)"
+        raise ec2_error("InvalidParameterValue", message)
+    return size
+
+
+def _root_device(record: Record, current: State) -> list[dict[str, Any]]:
+    """root_block_device as the state shows it.
+
+    The real attribute is Optional+Computed (the SDK's legacy type system lets a block be
+    computed): a configuration without the block never shows a diff. The framework offers no
+    computed blocks, so the block is reported only where the configuration has one, which gives
+    terraform the same plans.
+    """
+    devices = items(current.get("root_block_device"))
+    if not devices:
+        return []
+    return [{**devices[0], "volume_size": int(record.get("root_gib", AMI_ROOT_GIB))}]

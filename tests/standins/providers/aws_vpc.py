@@ -1,23 +1,18 @@
-"""`aws_default_vpc`, `aws_default_subnet`, `aws_default_security_group` of the stand-in AWS.
+"""`aws_default_vpc`, `aws_default_subnet` of the stand-in AWS (security groups: aws_sg.py).
 
 The lab's AWS network is one VPC (192.0.2.0/24 on the router's vpc0 bridge), so each region has
-exactly one default VPC with one default subnet per zone and one default security group, with
-ids that are the same in every provider process. As for real, these resources *adopt* what the
-account already has: creating them changes tags/settings, destroying them only forgets them
-(unless force_destroy). Security group rules are recorded, not enforced: lab hosts have no
-firewall of the cloud's.
+exactly one default VPC with one default subnet per zone, with ids that are the same in every
+provider process. As for real, these resources *adopt* what the account already has: creating
+them changes tags/settings, destroying them only forgets them (unless force_destroy).
 """
 
 from __future__ import annotations
 
-import ipaddress
 from typing import Any
 
-from tf.blocks import SetNestedBlock
-from tf.iface import Config, CreateContext, DeleteContext, ReadContext, UpdateContext
-from tf.schema import Attribute, Block
-from tf.types import Bool, List, Number, Set, String
-from tf.utils import Diagnostics
+from tf.iface import CreateContext, DeleteContext, ReadContext, UpdateContext
+from tf.schema import Attribute
+from tf.types import Bool, String
 
 from .aws_common import (
     ACCOUNT_ID,
@@ -36,13 +31,11 @@ from .aws_common import (
     zones,
 )
 from .cloud_api import Record
-from .framework import LabResource, State, attributes, items, known, schema
+from .framework import LabResource, State, attributes, known, schema
 from .ids import stable_hex_id
 
 VPCS = "aws_vpc"  # record kinds in labd's store
 SUBNETS = "aws_subnet"
-SECURITY_GROUPS = "aws_security_group"
-PROTOCOLS = {"tcp", "udp", "icmp", "icmpv6", "-1", "all"}
 
 # The computed string attributes of each resource: ids and what the account fixes.
 VPC_IDS = (
@@ -51,7 +44,6 @@ VPC_IDS = (
     "owner_id",
 )  # fmt: skip
 SUBNET_IDS = ("id", "arn", "availability_zone_id", "cidr_block", "vpc_id", "owner_id")
-GROUP_IDS = ("id", "arn", "description", "name", "name_prefix", "owner_id")
 
 
 def _setting(planned: State, name: str, default: bool) -> bool:
@@ -227,131 +219,3 @@ class DefaultSubnet(LabResource):
         with ec2_call("DeleteSubnet", f"deleting EC2 Subnet ({current['id']})"):
             self.provider.authorize()
             self.provider.cloud.change(SUBNETS, {"deleted": True}, cloud_id=current["id"])
-
-
-def _rule_block(name: str) -> SetNestedBlock:
-    return SetNestedBlock(
-        name,
-        Block(
-            attributes=[
-                Attribute("cidr_blocks", List(String()), optional=True),
-                Attribute("description", String(), optional=True),
-                Attribute("from_port", Number(), required=True),
-                Attribute("ipv6_cidr_blocks", List(String()), optional=True),
-                Attribute("prefix_list_ids", List(String()), optional=True),
-                Attribute("protocol", String(), required=True),
-                Attribute("security_groups", Set(String()), optional=True),
-                Attribute("self", Bool(), optional=True),
-                Attribute("to_port", Number(), required=True),
-            ]
-        ),
-    )
-
-
-def _check_rule(rule: dict[str, Any]) -> None:
-    """What the provider's expand code and the EC2 API refuse in a rule."""
-    protocol = str(rule["protocol"]).lower()
-    low, high = rule["from_port"], rule["to_port"]
-    if protocol not in PROTOCOLS and not (protocol.isdigit() and int(protocol) <= 255):
-        message = f"Invalid value '{rule['protocol']}' for IP protocol. Unknown protocol."
-        raise ec2_error("InvalidParameterValue", message)
-    if protocol in ("-1", "all") and (low != 0 or high != 0):
-        raise ec2_error(
-            "InvalidParameterValue",
-            f"from_port ({low}) and to_port ({high}) must both be 0 to use the 'ALL' "
-            '"-1" protocol!',
-        )
-    if protocol in ("tcp", "udp") and not 0 <= low <= high <= 65535:
-        raise ec2_error("InvalidParameterValue", "Invalid TCP/UDP port range")
-
-
-class DefaultSecurityGroup(LabResource):
-    NAME = "default_security_group"
-
-    SCHEMA = schema(
-        [
-            *attributes(String, *GROUP_IDS, computed=True),
-            Attribute(
-                "revoke_rules_on_delete", Bool(), optional=True, computed=True, default=False
-            ),
-            Attribute("vpc_id", String(), optional=True, computed=True, requires_replace=True),
-            *tag_attributes(),
-        ],
-        [_rule_block("ingress"), _rule_block("egress")],
-    )
-
-    def validate(self, diags: Diagnostics, type_name: str, config: Config) -> None:
-        super().validate(diags, type_name, config)
-        for direction in ("ingress", "egress"):
-            for i, rule in enumerate(items(config.get(direction))):
-                for j, cidr in enumerate(items(rule.get("cidr_blocks"))):
-                    if not known(cidr):
-                        continue
-                    try:
-                        ipaddress.IPv4Network(cidr, strict=True)
-                    except ValueError:
-                        diags.add_error(
-                            f'"{direction}.{i}.cidr_blocks.{j}" must contain a valid network '
-                            f'CIDR, got "{cidr}"',
-                            path=[direction],
-                        )
-
-    def plan(self, ctx: Any, current: State | None, planned: State) -> State:
-        return plan_tags(self.provider.default_tags, planned)
-
-    def _state(self, record: Record, current: State) -> State:
-        return {
-            "id": record["cloud_id"],
-            "arn": arn(self.provider.region, f"security-group/{record['cloud_id']}"),
-            "description": "default VPC security group",
-            "name": "default",
-            "name_prefix": "",
-            "owner_id": ACCOUNT_ID,
-            "revoke_rules_on_delete": bool(current.get("revoke_rules_on_delete")),
-            "vpc_id": record["vpc_id"],
-            "tags": own_tags(self.provider.default_tags, record["tags"], current.get("tags")),
-            "tags_all": record["tags"],
-            "ingress": record["ingress"],
-            "egress": record["egress"],
-        }
-
-    def _save(self, planned: State, old: Record | None, vpc_id: str) -> Record:
-        for rule in [*planned["ingress"], *planned["egress"]]:
-            _check_rule(rule)
-        new = {
-            "cloud_id": default_security_group_id(vpc_id),
-            "region": self.provider.region,
-            "vpc_id": vpc_id,
-            "ingress": planned["ingress"],
-            "egress": planned["egress"],
-            "tags": all_tags(self.provider.default_tags, planned["tags"]),
-        }
-        return self.provider.cloud.save(SECURITY_GROUPS, old, new)
-
-    def do_create(self, ctx: CreateContext, planned: State) -> State:
-        default_vpc = default_vpc_id(self.provider.region)
-        vpc_id = planned["vpc_id"] if known(planned["vpc_id"]) else default_vpc
-        with ec2_call("AuthorizeSecurityGroupIngress", "creating Default Security Group"):
-            self.provider.authorize()
-            if vpc_id != default_vpc:
-                raise ec2_error("InvalidVpcID.NotFound", f"The vpc ID '{vpc_id}' does not exist")
-            group_id = default_security_group_id(vpc_id)
-            old = self.provider.cloud.find(SECURITY_GROUPS, cloud_id=group_id)
-            return self._state(self._save(planned, old, vpc_id), planned)
-
-    def do_read(self, ctx: ReadContext, current: State) -> State | None:
-        with ec2_call("DescribeSecurityGroups", f"reading Security Group ({current['id']})"):
-            self.provider.authorize()
-            record = self.provider.cloud.find(SECURITY_GROUPS, cloud_id=current["id"])
-        return None if record is None else self._state(record, current)
-
-    def do_update(self, ctx: UpdateContext, current: State, planned: State) -> State:
-        with ec2_call(
-            "AuthorizeSecurityGroupIngress", f"updating Security Group ({current['id']})"
-        ):
-            self.provider.authorize()
-            old = self.provider.cloud.find(SECURITY_GROUPS, cloud_id=current["id"])
-            return self._state(self._save(planned, old, current["vpc_id"]), planned)
-
-    def do_delete(self, ctx: DeleteContext, current: State) -> None:
-        return  # a default security group outlives terraform: its rules stay as they are

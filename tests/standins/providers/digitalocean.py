@@ -1,7 +1,8 @@
 """Stand-in for registry.terraform.io/digitalocean/digitalocean (2.x, terraform-plugin-sdk v2).
 
-Resources: `digitalocean_ssh_key`, `digitalocean_droplet`. Schemas follow the real provider's
-`digitalocean/sshkey/resource_ssh_key.go` and `digitalocean/droplet/resource_droplet.go`: which
+Resources: `digitalocean_ssh_key` and data source `digitalocean_ssh_keys` (digitalocean_keys.py),
+`digitalocean_droplet`. Schemas follow the real provider's
+`digitalocean/droplet/resource_droplet.go`: which
 arguments are required, computed, and which force a new droplet (image, region, ssh_keys...)
 versus change it in place (name = rename, size = resize, tags). Errors read like godo's:
 `Error creating droplet: POST https://api.digitalocean.com/v2/droplets: 422 (request "...") ...`.
@@ -11,8 +12,6 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 from tf.iface import Config, CreateContext, DeleteContext, ReadContext, UpdateContext
@@ -20,15 +19,13 @@ from tf.schema import Attribute
 from tf.types import Bool, Number, Set, String
 from tf.utils import Diagnostics
 
-from . import framework, sshkeys
+from . import framework
 from .cloud_api import CloudError, Record
-from .framework import ApiError, LabResource, State, attributes, items, known, null_if_unset, schema
-from .ids import now_rfc3339, numeric_id, request_id
+from .digitalocean_common import DROPLETS, KEYS, NOT_FOUND, not_empty, request
+from .digitalocean_keys import SshKey, SshKeys
+from .framework import LabResource, State, attributes, items, known, null_if_unset, schema
+from .ids import now_rfc3339
 from .token_provider import TokenProvider
-
-API = "https://api.digitalocean.com"
-KEYS = "digitalocean_ssh_key"  # record kinds in labd's store
-DROPLETS = "digitalocean_droplet"
 
 IMAGES = {"debian-11-x64", "debian-12-x64", "ubuntu-22-04-x64", "ubuntu-24-04-x64"}
 REGIONS = {
@@ -39,25 +36,6 @@ DEFAULT_REGION = "nyc3"
 SIZE = re.compile(r"^[a-z0-9]+(-[a-z0-9_]+)+$|^\d+(mb|gb)$")
 HOSTNAME = re.compile(r"^[a-zA-Z0-9.-]{1,255}$")
 TAG = re.compile(r"^[a-zA-Z0-9:\-_]{1,255}$")
-NOT_FOUND = "The resource you were accessing could not be found."  # the API's 404 message
-
-
-@contextmanager
-def _request(method: str, path: str, what: str) -> Iterator[None]:
-    """Reword a refused call the way godo and the provider print it."""
-    try:
-        yield
-    except CloudError as err:
-        rid = request_id()
-        line = f'{method} {API}{path}: {err.status} (request "{rid}") {err.message}'
-        raise ApiError(f"{what}: {line}") from err
-
-
-def _not_empty(diags: Diagnostics, config: Config, *names: str) -> None:
-    """validation.NoZeroValues of the real schema."""
-    for name in names:
-        if config.get(name) == "":
-            diags.add_error(f"{name} value must not be empty.", path=[name])
 
 
 class DigitalOceanProvider(TokenProvider):
@@ -82,74 +60,8 @@ class DigitalOceanProvider(TokenProvider):
     def get_resources(self) -> list[Any]:
         return [SshKey, Droplet]
 
-
-class SshKey(LabResource):
-    NAME = "ssh_key"
-    provider: DigitalOceanProvider
-
-    SCHEMA = schema(
-        [
-            Attribute("id", String(), computed=True),
-            Attribute("name", String(), required=True),
-            Attribute("public_key", String(), required=True, requires_replace=True),
-            Attribute("fingerprint", String(), computed=True),
-        ]
-    )
-
-    def validate(self, diags: Diagnostics, type_name: str, config: Config) -> None:
-        super().validate(diags, type_name, config)
-        _not_empty(diags, config, "name", "public_key")
-
-    @staticmethod
-    def _state(record: Record) -> State:
-        return {
-            "id": record["cloud_id"],
-            "name": record["name"],
-            "public_key": record["public_key"],
-            "fingerprint": record["fingerprint"],
-        }
-
-    def do_create(self, ctx: CreateContext, planned: State) -> State:
-        cloud = self.provider.cloud
-        with _request("POST", "/v2/account/keys", "Error creating SSH Key"):
-            self.provider.authorize()
-            try:
-                fingerprint = sshkeys.md5_fingerprint(planned["public_key"])
-            except sshkeys.InvalidKey as err:
-                raise CloudError(422, f"Key invalid, {err}") from err
-            if cloud.find(KEYS, fingerprint=fingerprint) is not None:
-                raise CloudError(422, "SSH Key is already in use on your account")
-            record = {
-                "cloud_id": numeric_id(),
-                "name": planned["name"],
-                "public_key": planned["public_key"],
-                "fingerprint": fingerprint,
-            }
-            return self._state(cloud.insert(KEYS, record))
-
-    def do_read(self, ctx: ReadContext, current: State) -> State | None:
-        with _request("GET", f"/v2/account/keys/{current['id']}", "Error retrieving SSH key"):
-            self.provider.authorize()
-            record = self.provider.cloud.find(KEYS, cloud_id=current["id"])
-        return None if record is None else self._state(record)
-
-    def do_update(self, ctx: UpdateContext, current: State, planned: State) -> State:
-        cloud = self.provider.cloud
-        with _request("PUT", f"/v2/account/keys/{current['id']}", "Failed to update SSH key"):
-            self.provider.authorize()
-            record = cloud.change(KEYS, {"name": planned["name"]}, cloud_id=current["id"])
-            if record is None:
-                raise CloudError(404, NOT_FOUND)
-            return self._state(record)
-
-    def do_delete(self, ctx: DeleteContext, current: State) -> None:
-        cloud = self.provider.cloud
-        with _request("DELETE", f"/v2/account/keys/{current['id']}", "Error deleting SSH key"):
-            self.provider.authorize()
-            record = cloud.find(KEYS, cloud_id=current["id"])
-            if record is None:
-                raise CloudError(404, NOT_FOUND)
-            cloud.remove(KEYS, record)
+    def get_data_sources(self) -> list[Any]:
+        return [SshKeys]
 
 
 class Droplet(LabResource):
@@ -189,7 +101,7 @@ class Droplet(LabResource):
 
     def validate(self, diags: Diagnostics, type_name: str, config: Config) -> None:
         super().validate(diags, type_name, config)
-        _not_empty(diags, config, "name", "image", "region", "size", "vpc_uuid")
+        not_empty(diags, config, "name", "image", "region", "size", "vpc_uuid")
         for key in items(config.get("ssh_keys")):
             if key == "":
                 diags.add_error("ssh_keys value must not be empty.", path=["ssh_keys"])
@@ -240,7 +152,7 @@ class Droplet(LabResource):
         }
 
     @staticmethod
-    def _check_request(name: str, size: str) -> None:
+    def _checkrequest(name: str, size: str) -> None:
         """The API's own validation of a create, rename or resize request."""
         if not HOSTNAME.match(name):
             raise CloudError(
@@ -262,14 +174,14 @@ class Droplet(LabResource):
 
     def do_create(self, ctx: CreateContext, planned: State) -> State:
         cloud = self.provider.cloud
-        with _request("POST", "/v2/droplets", "Error creating droplet"):
+        with request("POST", "/v2/droplets", "Error creating droplet"):
             self.provider.authorize()
             region = planned["region"] if known(planned["region"]) else DEFAULT_REGION
             if planned["image"] not in IMAGES:
                 raise CloudError(422, "You specified an invalid image for Droplet creation.")
             if region not in REGIONS:
                 raise CloudError(422, "You specified an invalid region for Droplet creation.")
-            self._check_request(planned["name"], planned["size"])
+            self._checkrequest(planned["name"], planned["size"])
             keys = self._public_keys(planned["ssh_keys"] or [])
             host = cloud.create_host(planned["name"], keys)
             default_vpc = str(uuid.uuid5(uuid.NAMESPACE_URL, f"digitalocean/vpc/{region}"))
@@ -291,7 +203,7 @@ class Droplet(LabResource):
         return self._state(record, host, planned)
 
     def do_read(self, ctx: ReadContext, current: State) -> State | None:
-        with _request("GET", f"/v2/droplets/{current['id']}", "Error retrieving droplet"):
+        with request("GET", f"/v2/droplets/{current['id']}", "Error retrieving droplet"):
             self.provider.authorize()
             found = self.provider.cloud.vm(DROPLETS, current["id"])
         if found is None:
@@ -318,12 +230,12 @@ class Droplet(LabResource):
     def do_update(self, ctx: UpdateContext, current: State, planned: State) -> State:
         cloud = self.provider.cloud
         droplet_id = current["id"]
-        with _request("POST", f"/v2/droplets/{droplet_id}/actions", "Error updating droplet"):
+        with request("POST", f"/v2/droplets/{droplet_id}/actions", "Error updating droplet"):
             self.provider.authorize()
             host = cloud.get_host(droplet_id)
             if host is None:
                 raise CloudError(404, NOT_FOUND)
-            self._check_request(planned["name"], planned["size"])
+            self._checkrequest(planned["name"], planned["size"])
             old = cloud.find(DROPLETS, cloud_id=droplet_id) or self._adopted(host, current)
             new = {
                 **old,
@@ -337,7 +249,7 @@ class Droplet(LabResource):
 
     def do_delete(self, ctx: DeleteContext, current: State) -> None:
         cloud = self.provider.cloud
-        with _request("DELETE", f"/v2/droplets/{current['id']}", "Error deleting droplet"):
+        with request("DELETE", f"/v2/droplets/{current['id']}", "Error deleting droplet"):
             self.provider.authorize()
             cloud.delete_host(current["id"])  # already gone (404) counts as deleted, as for real
             cloud.forget(DROPLETS, cloud_id=current["id"])

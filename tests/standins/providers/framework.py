@@ -7,6 +7,7 @@ these base classes give every stand-in resource that behaviour, so a test sees t
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import sys
@@ -28,7 +29,7 @@ from tf.iface import (
     UpdateContext,
 )
 from tf.schema import Attribute, Block, Schema
-from tf.types import Unknown
+from tf.types import TfType, Unknown
 
 log = logging.getLogger("standin")
 
@@ -70,6 +71,30 @@ def null_if_unset(current: Any, new: Any) -> Any:
     if current is None and new in ("", False, [], {}):
         return None
     return new
+
+
+class Object(TfType):
+    """An object type (`["object", {...}]`), e.g. the elements of a computed list of records;
+    the framework itself has none."""
+
+    def __init__(self, **attribute_types: TfType) -> None:
+        self.attribute_types = attribute_types
+
+    def encode(self, value: Any) -> Any:
+        if value is None or value is Unknown:
+            return value
+        return {name: t.encode(value.get(name)) for name, t in self.attribute_types.items()}
+
+    def decode(self, value: Any) -> Any:
+        if value is None or value is Unknown:
+            return value
+        return {name: t.decode(value.get(name)) for name, t in self.attribute_types.items()}
+
+    def tf_type(self) -> bytes:
+        members = ",".join(
+            f"{json.dumps(name)}:{t.tf_type().decode()}" for name, t in self.attribute_types.items()
+        )
+        return f'["object",{{{members}}}]'.encode()
 
 
 class ListNestedBlock(SetNestedBlock):
