@@ -105,6 +105,8 @@ def status_command(ctx: click.Context, as_json: bool) -> None:
         click.echo(render_table(report.nodes))
         for problem in report.problems:
             ui.error(problem)
+        for notice in report.notices:
+            ui.say(f"note: {notice}")
     ui.debug(json.dumps(report.to_json()))
     _exit(ui, 0 if report.healthy else EXIT_UNHEALTHY)
 
