@@ -3,9 +3,9 @@
 
 Listeners on the cluster ports and on a host-network workload's port (node-exporter's 9100, in
 no list of the role's) show each port's reachability before the role runs (all open) and after
-(closed on public addresses, open over wg0: the mesh is trusted whole). The steps share the hosts and run in
-order: apply, re-apply (no change), drift (a node's table deleted by hand is restored), a
-ruleset nft refuses (nothing replaced), opt in to the public API.
+(closed on public addresses, open over wg0: the mesh is trusted whole). The steps share the
+hosts and run in order: apply, re-apply (no change), drift (a node's table deleted by hand is
+restored), a ruleset nft refuses (nothing replaced), opt in to the public API.
 """
 
 from __future__ import annotations
