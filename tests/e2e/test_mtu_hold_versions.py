@@ -38,6 +38,7 @@ IP_MTU_DISCOVER, IP_PMTUDISC_DO = 10, 2  # linux/in.h; Python 3.11's socket lack
 sock.setsockopt(socket.IPPROTO_IP, IP_MTU_DISCOVER, IP_PMTUDISC_DO)
 ident, payload = os.getpid() & 0xFFFF, bytes(size - 28)
 def checksum(data):
+    data += bytes(len(data) % 2)  # RFC 1071: an odd length is padded with a zero byte
     total = sum(struct.unpack(f"!{len(data) // 2}H", data))
     total = (total >> 16) + (total & 0xFFFF)
     return ~(total + (total >> 16)) & 0xFFFF
