@@ -1,7 +1,8 @@
 """Calico's cluster-wide settings that the encryption mode needs, read at the end of configure.
 
 - `mesh`: calico-node's IP_AUTODETECTION_METHOD must be `interface=wg0` (the DaemonSet's env),
-  so pod traffic between nodes takes the WireGuard mesh;
+  so pod traffic between nodes takes the WireGuard mesh, and calico-config's veth_mtu must be
+  MESH_VETH_MTU, so that pod packets plus VXLAN's 50 bytes fit inside wg0's MTU;
 - `calico-wireguard`: FelixConfiguration `default` must have `spec.wireguardEnabled: true`.
 
 Both are cluster state. `playbooks/calico_read.yml` reads the one the mode needs on one node, in
@@ -20,9 +21,14 @@ from mck.cluster import ClusterPlan
 
 READ = PLAYBOOKS / "calico_read.yml"
 MESH_METHOD = "interface=wg0"
+# main.yml's mck_calico_veth_mtu: wg0's MTU (1420) minus VXLAN's 50 bytes.
+MESH_VETH_MTU = "1370"
 # encryption mode → (the read task's name in calico_read.yml, the playbook that sets it)
 SETTINGS = {
-    "mesh": ("Read calico-node's DaemonSet", PLAYBOOKS / "calico_interface.yml"),
+    "mesh": (
+        "Read calico-node's DaemonSet and calico-config",
+        PLAYBOOKS / "calico_interface.yml",
+    ),
     "calico-wireguard": (
         "Read whether Calico WireGuard is enabled",
         PLAYBOOKS / "calico_wireguard.yml",
@@ -37,12 +43,17 @@ class Read:
     in_place: bool  # the setting the mode needs is already there
 
 
-def on_mesh(daemonset_json: str) -> bool:
-    """Whether `kubectl get daemonset calico-node -o json` output sets calico-node's
-    IP_AUTODETECTION_METHOD to exactly `interface=wg0`, once, as a plain value: the same test as
-    the set task's `when` in calico_interface.yml (anything else gets set)."""
+def on_mesh(objects_json: str) -> bool:
+    """Whether `kubectl get daemonset/calico-node configmap/calico-config -o json` output (a
+    List) sets calico-node's IP_AUTODETECTION_METHOD to exactly `interface=wg0`, once, as a
+    plain value, and calico-config's veth_mtu to MESH_VETH_MTU: the same tests as the `when`s
+    of calico_interface.yml's set tasks (anything else gets set)."""
     try:
-        spec = json.loads(daemonset_json)["spec"]["template"]["spec"]
+        items = json.loads(objects_json)["items"]
+        daemonset = next(i for i in items if i.get("kind") == "DaemonSet")
+        config = next(i for i in items if i.get("kind") == "ConfigMap")
+        mtu = (config.get("data") or {}).get("veth_mtu")
+        spec = daemonset["spec"]["template"]["spec"]
         values = [
             env.get("value", "")
             for container in spec.get("containers") or []
@@ -50,9 +61,9 @@ def on_mesh(daemonset_json: str) -> bool:
             for env in container.get("env") or []
             if env.get("name") == "IP_AUTODETECTION_METHOD"
         ]
-    except (ValueError, KeyError, TypeError, AttributeError):
+    except (ValueError, KeyError, TypeError, AttributeError, StopIteration):
         return False
-    return values == [MESH_METHOD]
+    return values == [MESH_METHOD] and mtu == MESH_VETH_MTU
 
 
 def read_from(result: PlayResult, mode: str) -> Read | None:

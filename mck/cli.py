@@ -109,6 +109,8 @@ def status_command(ctx: click.Context, as_json: bool) -> None:
             ui.error(problem)
         for warning in report.warnings:
             ui.warn(warning)
+        for notice in report.notices:
+            ui.say(f"note: {notice}")
     ui.debug(json.dumps(report.to_json()))
     _exit(ui, 0 if report.healthy else EXIT_UNHEALTHY)
 

@@ -28,6 +28,7 @@ from mck import (
     mesh,
     preview,
     scaledown,
+    versions,
 )
 from mck.ansible import PLAYBOOKS, Ansible, PlayResult
 from mck.debuglog import LOG_DIR
@@ -125,6 +126,7 @@ def show_plan(settings: Settings, ui: Ui) -> preview.Preview:
         planned.nodes,
         inventory,
         mode,
+        pinned=versions.pinned_channel(project),
     )
     for line in preview.lines(shown):
         ui.say(line)
@@ -236,7 +238,7 @@ def converge(settings: Settings, ui: Ui) -> Outcome:
     result = ansible.playbook(
         project / "main.yml",
         then=calico.READ if reads_calico else None,
-        capture={READY_TASK, *calico.READ_TASKS},
+        capture={READY_TASK, versions.CHECK_TASK, versions.INSTALL_TASK, *calico.READ_TASKS},
         show_output=True,
     )
     _raise_for_failures(result, "main.yml")
@@ -274,11 +276,15 @@ def converge(settings: Settings, ui: Ui) -> Outcome:
 
     # report: one table, then every problem that is left.
     ui.phase("report")
-    statuses = node_statuses(nodes, probes, cluster_ips)
+    # Each node's microk8s, from the role's installed check or install (no command of its own).
+    snaps = versions.from_result(result, versions.CHECK_TASK, versions.INSTALL_TASK)
+    statuses = node_statuses(nodes, probes, cluster_ips, snaps)
     ui.say(render_table(statuses))
     ui.say(voters_line(statuses))
     for warning in warnings_for(statuses):
         ui.warn(warning)
+    for notice in versions.notices(snaps, versions.pinned_channel(project)):
+        ui.say(f"note: {notice}")
     outcome = Outcome(nodes, changes, joined, plan, probes, removed)
     if plan.problems:
         for problem in plan.problems:
@@ -372,6 +378,7 @@ class Existing:
     mode: str  # the encryption the cluster was built with
     cluster_ips: dict[str, str]  # node name -> mesh address (empty without the mesh)
     probes: list[cluster.Probe]
+    snaps: dict[str, versions.Snap]  # node name -> its microk8s snap, when it has one
     unusable: tuple[str, ...] = ()  # VMs in the state that cannot be nodes, and why
 
 
@@ -394,8 +401,11 @@ def probe_existing(settings: Settings, ui: Ui) -> Existing:
         raise UsageError("the state has no nodes: run mck to converge first")
     mode = previous_setting(inventory, "mck_encryption") or encryption.DEFAULT
     cluster_ips = mesh.previous_from_inventory(inventory) if mode == "mesh" else {}
-    probes = probe(ansible_for(settings, ui, task_lines=False), nodes, cluster_ips)
-    return Existing(project, config, inventory, nodes, mode, cluster_ips, probes, found.unusable)
+    ansible = ansible_for(settings, ui, task_lines=False)
+    probes, snaps = probe_with_versions(ansible, nodes, cluster_ips)
+    return Existing(
+        project, config, inventory, nodes, mode, cluster_ips, probes, snaps, found.unusable
+    )
 
 
 def status(settings: Settings, ui: Ui | None = None) -> Report:
@@ -403,13 +413,14 @@ def status(settings: Settings, ui: Ui | None = None) -> Report:
     ui = ui or Ui()
     existing = probe_existing(settings, ui)
     plan = cluster.plan(existing.probes, nat_ok=existing.mode == "mesh")
-    statuses = node_statuses(existing.nodes, existing.probes, existing.cluster_ips)
+    statuses = node_statuses(existing.nodes, existing.probes, existing.cluster_ips, existing.snaps)
     return Report(
         cluster=cluster_name(existing.project, existing.config, settings.env),
         encryption=existing.mode,
         nodes=statuses,
         problems=existing.unusable + problems(plan),
         warnings=warnings_for(statuses),
+        notices=versions.notices(existing.snaps, versions.pinned_channel(existing.project)),
     )
 
 
@@ -462,7 +473,15 @@ def _read(path: Path) -> str:
 def probe(ansible: Ansible, nodes: list[Node], mesh_ips: Mapping[str, str]) -> list[cluster.Probe]:
     """One `microk8s status` per node, all nodes in parallel, as parsed facts. Each node's
     cluster address is its mesh address."""
-    return probes_from(ansible.playbook(PROBE, capture={PROBE_TASK}), nodes, mesh_ips)
+    return probe_with_versions(ansible, nodes, mesh_ips)[0]
+
+
+def probe_with_versions(
+    ansible: Ansible, nodes: list[Node], mesh_ips: Mapping[str, str]
+) -> tuple[list[cluster.Probe], dict[str, versions.Snap]]:
+    """The probe, and each node's microk8s snap (`snap list`, the probe play's second read)."""
+    result = ansible.playbook(PROBE, capture={PROBE_TASK, versions.PROBE_TASK})
+    return probes_from(result, nodes, mesh_ips), versions.from_result(result, versions.PROBE_TASK)
 
 
 def probes_from(
@@ -496,6 +515,8 @@ def _preview(
     planned: list[PlannedNode],
     inventory: str,
     mode: str,
+    *,
+    pinned: str | None = None,
 ) -> preview.Preview:
     """Probe the nodes that exist now (read-only, through the inventory the last converge wrote)
     and plan the cluster actions around the tofu changes. A VM the state holds under a name
@@ -513,7 +534,8 @@ def _preview(
         )
     elif nodes:
         cluster_ips = mesh.previous_from_inventory(inventory) if on_mesh else {}
-        probes = probe(ansible, nodes, cluster_ips)
+        probes, snaps = probe_with_versions(ansible, nodes, cluster_ips)
+        warnings = versions.notices(snaps, pinned)
         now = cluster.plan(probes, nat_ok=on_mesh)
         leaving = set(changes.destroyed) | set(changes.replaced)
         sd = scaledown.plan_scale_down(probes, leaving, nat_ok=on_mesh)

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from mck import cluster, voters
+from mck import cluster, versions, voters
 from mck.nodes import Node
 from mck.report import table
 
@@ -34,6 +34,8 @@ class NodeStatus:
     ready: bool
     state: str  # the probe's: ready, not_ready, stopped, worker, not_installed, unreachable…
     message: str | None
+    version: str | None = None  # the microk8s snap's version (Kubernetes'), when read
+    channel: str | None = None  # the snap channel it tracks, when read
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,7 @@ class Report:
     problems: tuple[str, ...]
     # Risks a converge cannot fix (voters sharing one cloud): shown, but the cluster is healthy.
     warnings: tuple[str, ...] = ()
+    notices: tuple[str, ...] = ()  # not problems: e.g. a node on an older channel than pinned
 
     @property
     def healthy(self) -> bool:
@@ -58,15 +61,22 @@ class Report:
             "problems": list(self.problems),
             "warnings": list(self.warnings),
             "voters": [{"name": n.name, "cloud": n.cloud} for n in voters_of(self.nodes)],
+            "notices": list(self.notices),
             "nodes": [asdict(n) for n in self.nodes],
         }
 
 
 def node_statuses(
-    nodes: list[Node], probes: list[cluster.Probe], mesh_ips: Mapping[str, str]
+    nodes: list[Node],
+    probes: list[cluster.Probe],
+    mesh_ips: Mapping[str, str],
+    snaps: Mapping[str, versions.Snap] | None = None,
 ) -> tuple[NodeStatus, ...]:
     by_name = {p.node.name: p for p in probes}
-    return tuple(_status(n, by_name.get(n.name), mesh_ips.get(n.name)) for n in nodes)
+    snaps = snaps or {}
+    return tuple(
+        _status(n, by_name.get(n.name), mesh_ips.get(n.name), snaps.get(n.name)) for n in nodes
+    )
 
 
 def problems(plan: cluster.ClusterPlan) -> tuple[str, ...]:
@@ -113,13 +123,16 @@ def render_table(statuses: tuple[NodeStatus, ...]) -> str:
             s.mesh_ip or "-",
             s.role or "-",
             "yes" if s.ready else ("unreachable" if not s.reachable else s.state.replace("_", " ")),
+            s.version or "-",
         ]
         for s in statuses
     ]
-    return table(["NODE", "CLOUD", "ADDRESS", "MESH", "ROLE", "READY"], rows)
+    return table(["NODE", "CLOUD", "ADDRESS", "MESH", "ROLE", "READY", "VERSION"], rows)
 
 
-def _status(node: Node, p: cluster.Probe | None, mesh_ip: str | None) -> NodeStatus:
+def _status(
+    node: Node, p: cluster.Probe | None, mesh_ip: str | None, snap: versions.Snap | None
+) -> NodeStatus:
     reachable = p is not None and p.reachable and p.status is not None
     state = p.status.state if reachable and p and p.status else "unreachable"
     message = (p.status.message if p and p.status else None) or (p.error if p else None)
@@ -135,6 +148,8 @@ def _status(node: Node, p: cluster.Probe | None, mesh_ip: str | None) -> NodeSta
         ready=state in ("ready", "worker"),
         state=state,
         message=message,
+        version=snap.version if snap else None,
+        channel=snap.channel if snap else None,
     )
 
 

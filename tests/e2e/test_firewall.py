@@ -1,10 +1,11 @@
 """The firewall role on lab hosts, without mck: two members joined by a real WireGuard tunnel
 (one of them an AWS host behind 1:1 NAT, logging in as admin with sudo) and an outsider.
 
-Listeners on the cluster ports show each port's reachability before the role runs (all open)
-and after (closed on public addresses, open over wg0). The steps share the hosts and run in
-order: apply, re-apply (no change), drift (a node's table deleted by hand is restored), a
-ruleset nft refuses (nothing replaced), opt in to the public API.
+Listeners on the cluster ports and on a host-network workload's port (node-exporter's 9100, in
+no list of the role's) show each port's reachability before the role runs (all open) and after
+(closed on public addresses, open over wg0: the mesh is trusted whole). The steps share the
+hosts and run in order: apply, re-apply (no change), drift (a node's table deleted by hand is
+restored), a ruleset nft refuses (nothing replaced), opt in to the public API.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ pytestmark = pytest.mark.lab
 
 REPO = Path(__file__).resolve().parents[2]
 CLOSED_PORTS = (25000, 19001, 10250)  # cluster agent, dqlite, kubelet
+WORKLOAD_PORT = 9100  # a host-network workload's (node-exporter): no cluster port
 API_PORT = 16443
 MESH_IP = {"fw-do-0": "10.77.0.1", "fw-aws-0": "10.77.0.2"}
 WIREGUARD_PORT = 51820
@@ -160,6 +162,15 @@ def _listen(host: Host, ports: tuple[int, ...]) -> None:
     # Detached from Host.run's pipes; it lives in the VM's PID namespace and dies with the VM.
     script = 'python3 -c "$0" "$@" < /dev/null > /dev/null 2>&1 &'
     host.run(["sh", "-c", script, LISTENER, *map(str, ports)])
+    # Listening before anyone probes: on a loaded machine the interpreter takes a while to start.
+    local = [f"127.0.0.1:{port}" for port in ports]
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        stdout = host.run(["python3", "-c", PROBE, *local], timeout=20).stdout
+        if set(dict(line.split() for line in stdout.splitlines()).values()) == {"open"}:
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"the listeners on {host.name} did not start")
 
 
 def _close_ssh_masters(site: Site) -> None:
@@ -210,7 +221,7 @@ def site(lab: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         _write_project(site.path, lab, members)
         _connect_wireguard(do, aws)
         for host in members.values():
-            _listen(host, (*CLOSED_PORTS, API_PORT))
+            _listen(host, (*CLOSED_PORTS, API_PORT, WORKLOAD_PORT))
         # Stands for Calico's or Docker's tables: the role must leave it alone.
         do.run(["nft", "add table inet keepme; add chain inet keepme probe"])
         yield site
@@ -224,7 +235,7 @@ def site(lab: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
 def test_cluster_ports_close_to_the_world_and_stay_open_over_wg0(site: Site) -> None:
     members = list(site.members.values())
     do, aws = members
-    public = _targets(members, (*CLOSED_PORTS, API_PORT))
+    public = _targets(members, (*CLOSED_PORTS, API_PORT, WORKLOAD_PORT))
     # Before: every listener answers from anywhere, so "closed" below is the firewall's doing.
     assert set(site.reachable(site.outsider, public).values()) == {"open"}
 
@@ -237,9 +248,11 @@ def test_cluster_ports_close_to_the_world_and_stay_open_over_wg0(site: Site) -> 
             f"{do.public_ip}:22": "open",
             f"{aws.public_ip}:22": "open",
         }, source
-    # Over the tunnel (which the firewall keeps up: 51820/udp is open), both ways.
+    # Over the tunnel (which the firewall keeps up: 51820/udp is open), both ways, every port:
+    # the workload's too, which no list of the role's names.
     for source, peer in ((do, aws), (aws, do)):
-        over_wg0 = site.reachable(source, _targets([peer], (*CLOSED_PORTS, API_PORT), mesh=True))
+        ports = (*CLOSED_PORTS, API_PORT, WORKLOAD_PORT)
+        over_wg0 = site.reachable(source, _targets([peer], ports, mesh=True))
         assert set(over_wg0.values()) == {"open"}, over_wg0
     # Atomic replacement of mck's own table only.
     assert do.run(["nft", "list", "table", "inet", "keepme"]).returncode == 0

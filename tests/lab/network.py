@@ -6,6 +6,11 @@
                   203.0.113.N <-> 192.0.2.N per instance, like an internet gateway
     mck<id>-h<k>  one per VM, eth0 = a veth whose peer is on br0 (DO, Linode) or vpc0 (AWS)
 
+MTU as on the real paths: the internet carries 1500; an AWS VPC runs 9001 (instances' eth0,
+vpc0), while the edge's internet side carries 1500 and drops IP fragments, as some real paths
+do. A packet from an instance that does not fit 1500 gets ICMP "fragmentation needed" (DF set)
+or is lost (fragmented by the instance).
+
 Every namespace and link is recorded the moment it exists, so close() removes exactly what was
 made, even after a half-finished start.
 """
@@ -25,6 +30,16 @@ AWS_EDGE_IP = f"{PUBLIC_PREFIX}.2"
 AWS_GATEWAY_IP = f"{AWS_VPC_PREFIX}.1"
 # No default route anywhere: only AWS public addresses are routed, through the AWS edge.
 AWS_PUBLIC_ROUTE = f"route add {AWS_PUBLIC_PREFIX}.0/24 via {AWS_EDGE_IP}"
+AWS_VPC_MTU = 9001  # EC2's jumbo frames inside a VPC; its internet gateway carries 1500
+# The edge forwards no IP fragment: matched before conntrack reassembles them (priority -400).
+DROP_FRAGMENTS = """\
+table ip lab-edge {
+\tchain prerouting {
+\t\ttype filter hook prerouting priority -450; policy accept;
+\t\tip frag-off & 0x3fff != 0 counter drop
+\t}
+}
+"""
 
 
 @dataclass(frozen=True)
@@ -63,11 +78,12 @@ class LabNetwork:
             self.aws_ns,
             [
                 *_eth0_setup(f"{AWS_EDGE_IP}/24", []),
-                "link add vpc0 type bridge",
+                f"link add vpc0 mtu {AWS_VPC_MTU} type bridge",
                 f"addr add {AWS_GATEWAY_IP}/24 dev vpc0",
                 "link set vpc0 up",
             ],
         )
+        run(["ip", "netns", "exec", self.aws_ns, "nft", "-f", "-"], input=DROP_FRAGMENTS)
         self._sysctl(
             self.aws_ns,
             {"net/ipv4/ip_forward": "1", "net/bridge/bridge-nf-call-iptables": "0"},
@@ -87,7 +103,7 @@ class LabNetwork:
 
     def attach_vpc(self, host_ns: str, link: str, public_ip: str, private_ip: str) -> Port:
         """An AWS instance: only its VPC address; the edge maps the public one 1:1 onto it."""
-        plain = self._plug(host_ns, self.aws_ns, "vpc0", link)
+        plain = self._plug(host_ns, self.aws_ns, "vpc0", link, mtu=AWS_VPC_MTU)
         # Recorded with its NAT before the NAT exists, so a failure below is still cleaned up.
         port = Port(host_ns, self.aws_ns, link, (public_ip, private_ip))
         with self._lock:
@@ -133,14 +149,16 @@ class LabNetwork:
             self._iptables_nat("-D", public_ip, private_ip, check=False)
         ip_batch(port.bridge_ns, commands, force=True)
 
-    def _plug(self, host_ns: str, bridge_ns: str, bridge: str, link: str) -> Port:
+    def _plug(
+        self, host_ns: str, bridge_ns: str, bridge: str, link: str, *, mtu: int = 1500
+    ) -> Port:
         """A veth pair: `link` on `bridge` in bridge_ns, its peer as eth0 in host_ns."""
         port = Port(host_ns, bridge_ns, link)
         try:
             ip_batch(
                 bridge_ns,
                 [
-                    f"link add {link} type veth peer name eth0 netns {host_ns}",
+                    f"link add {link} mtu {mtu} type veth peer name eth0 mtu {mtu} netns {host_ns}",
                     f"link set {link} master {bridge}",
                     f"link set {link} up",
                 ],

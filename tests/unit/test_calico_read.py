@@ -14,8 +14,9 @@ from mck.cluster import ClusterPlan
 from mck.nodes import Node
 
 PLAY = yaml.safe_load(calico.READ.read_text())[0]
-WG0 = '{"spec":{"template":{"spec":{"containers":[{"name":"calico-node","env":[{"name":"IP_AUTODETECTION_METHOD","value":"interface=wg0"}]}]}}}}'  # noqa: E501
+WG0 = '{"kind":"List","items":[{"kind":"DaemonSet","spec":{"template":{"spec":{"containers":[{"name":"calico-node","env":[{"name":"IP_AUTODETECTION_METHOD","value":"interface=wg0"}]}]}}}},{"kind":"ConfigMap","data":{"veth_mtu":"1370"}}]}'  # noqa: E501
 FIRST_FOUND = WG0.replace("interface=wg0", "first-found")
+AUTO_MTU = WG0.replace('"1370"', '"0"')
 
 
 def _node(name: str) -> Node:
@@ -52,6 +53,7 @@ def test_the_read_play_runs_one_read_only_command_on_one_node_per_mode() -> None
     [
         ("mesh", MESH_TASK, WG0, True),
         ("mesh", MESH_TASK, FIRST_FOUND, False),
+        ("mesh", MESH_TASK, AUTO_MTU, False),
         ("calico-wireguard", WG_TASK, "true", True),
         ("calico-wireguard", WG_TASK, "", False),
         ("calico-wireguard", WG_TASK, "false\n", False),

@@ -122,7 +122,7 @@ BASE = [
 ]
 
 
-def test_default_opens_cluster_ports_on_wg0_only(rendered: dict[str, str]) -> None:
+def test_default_trusts_the_mesh_whole(rendered: dict[str, str]) -> None:
     text = rendered["default"]
     # The whole table is replaced in one transaction, and only mck's table.
     statements = [line for line in text.splitlines() if line and not line.startswith(("#", "\t"))]
@@ -131,8 +131,7 @@ def test_default_opens_cluster_ports_on_wg0_only(rendered: dict[str, str]) -> No
     assert "type filter hook input priority filter; policy drop;" in text
     assert _rules(text) == [
         *BASE,
-        f'iifname "wg0" tcp dport {CLUSTER_TCP} accept',
-        'iifname "wg0" udp dport { 4789 } accept',
+        'iifname "wg0" accept',
         'iifname "cali*" accept',
         'iifname "vxlan.calico" accept',
         'iifname "vxlan-v6.calico" accept',
@@ -149,9 +148,9 @@ def test_public_api_and_public_ports_are_opt_in(rendered: dict[str, str]) -> Non
     ]
     assert "tcp dport 16443 accept" not in _rules(rendered["default"])
     # An empty port list leaves its rule out (`{ }` would not parse).
-    assert [rule for rule in rules if "wg0" in rule] == [
-        f'iifname "wg0" tcp dport {CLUSTER_TCP} accept'
-    ]
+    assert [rule for rule in rules if "wg0" in rule] == ['iifname "wg0" accept']
+    # The public side stays closed to cluster ports: none is opened by port number.
+    assert not [rule for rule in rules if "10250" in rule or "4789" in rule]
 
 
 def test_without_the_mesh_only_the_nodes_reach_cluster_ports(rendered: dict[str, str]) -> None:

@@ -32,11 +32,11 @@ def test_node_statuses_say_role_readiness_and_why_not() -> None:
 def test_table_has_one_row_per_node() -> None:
     text = render_table(node_statuses([DO, AWS, LIN], _probes(), MESH))
     lines = text.splitlines()
-    assert lines[0].split() == ["NODE", "CLOUD", "ADDRESS", "MESH", "ROLE", "READY"]
+    assert lines[0].split() == ["NODE", "CLOUD", "ADDRESS", "MESH", "ROLE", "READY", "VERSION"]
     assert lines[1].split() == ["mck-k8s-do-0", "digitalocean", "198.51.100.10", "10.77.0.1",
-                                "voter", "yes"]  # fmt: skip
+                                "voter", "yes", "-"]  # fmt: skip
     assert lines[2].split()[2:4] == ["203.0.113.10", "(NAT)"]
-    assert lines[3].split()[-2:] == ["-", "unreachable"]
+    assert lines[3].split()[-3:] == ["-", "unreachable", "-"]
 
 
 def test_problems_include_orphans_waiting_for_a_join() -> None:

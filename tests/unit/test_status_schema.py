@@ -14,7 +14,7 @@ from typing import Any, get_args
 import pytest
 from jsonschema import Draft202012Validator, FormatChecker
 
-from mck import cluster
+from mck import cluster, versions
 from mck.cluster import Member, Probe, Status
 from mck.encryption import MODES
 from mck.nodes import CLOUDS, Node
@@ -91,12 +91,29 @@ def _one_cloud() -> dict[str, Any]:
     return _report([_in(n, members) for n in nodes], nodes)
 
 
+def _older_channel() -> dict[str, Any]:
+    """Versions read, one node on an older channel than the project pins: a notice."""
+    snaps = {n.name: versions.Snap("v1.36.0", "1.36/stable") for n in NODES}
+    snaps[AWS.name] = versions.Snap("v1.32.9", "1.32/stable")
+    probes = [_in(n, FOUR) for n in NODES]
+    report = Report(
+        "mck-k8s",
+        "mesh",
+        node_statuses(NODES, probes, MESH, snaps),
+        problems(cluster.plan(probes, nat_ok=True)),
+        notices=versions.notices(snaps, "1.36/stable"),
+    )
+    doc: dict[str, Any] = json.loads(json.dumps(report.to_json()))
+    return doc
+
+
 REPORTS = {
     "healthy": _healthy,
     "unreachable": _unreachable,
     "split": _split,
     "mixed": _mixed,
     "voters on one cloud": _one_cloud,
+    "older channel": _older_channel,
 }
 
 
@@ -111,6 +128,10 @@ def test_the_reports_are_the_cases_they_claim_to_be() -> None:
     assert _healthy()["healthy"] is True
     assert [n["state"] for n in _unreachable()["nodes"]][-1] == "unreachable"
     assert any("separate clusters" in p for p in _split()["problems"])
+    older = _older_channel()
+    assert older["healthy"] is True and len(older["notices"]) == 1
+    assert older["nodes"][2]["version"] == "v1.32.9"
+    assert older["nodes"][2]["channel"] == "1.32/stable"
     states = {n["state"] for n in _mixed()["nodes"]}
     assert states == {"ready", "stopped", "not_installed", "worker"}
     assert _healthy()["warnings"] == []

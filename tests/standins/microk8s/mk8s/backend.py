@@ -12,7 +12,7 @@ from __future__ import annotations
 import shutil
 from typing import Any
 
-from . import certs, identity, paths, store
+from . import calico_config, certs, identity, paths, store
 
 
 def self_node(agent_ip: str = "127.0.0.1", *, worker: bool = False) -> dict[str, Any]:
@@ -37,7 +37,10 @@ def fresh(cluster_addons: list[str]) -> None:
             certs.make_cluster_cert(directory)
         (directory / "init.yaml").write_text("Address: 127.0.0.1:19001\n")
         local = store.fresh_local()
-        store.save_cluster(store.fresh_cluster(local, self_node(), cluster_addons))
+        cluster = store.fresh_cluster(local, self_node(), cluster_addons)
+        # The node's Calico manifest, applied to its fresh datastore.
+        cluster["calico_config"] = calico_config.applied(cluster["cluster_id"])
+        store.save_cluster(cluster)
         store.save_local(local)
 
 

@@ -7,7 +7,9 @@ default track and is dropped from the normalised name. Error texts are snapd's.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from pathlib import Path
 
 RISKS = ("stable", "candidate", "beta", "edge")
 
@@ -26,6 +28,9 @@ MICROK8S_TRACKS: dict[str, tuple[str, str]] = {
 }
 # What latest/stable points at in this stand-in's store.
 LATEST_TRACK = "1.32"
+# Revisions the store published after the lab started, {track: [version, revision]}: a test
+# writes it on a host to model the store moving on (snapd's auto-refresh then picks it up).
+PUBLISHED = Path("/var/lib/snapd/standin-store-published.json")
 
 CORE_SNAP = ("16-2.61.4-20240607", "17200")
 
@@ -92,7 +97,20 @@ def microk8s_release(channel: Channel) -> tuple[str, str]:
             f"requested a non-existing branch on {channel.track or 'latest'}/{channel.risk}"
             f' for snap "microk8s": {channel.branch}'
         )
-    return MICROK8S_TRACKS[channel.track or LATEST_TRACK]
+    return published()[channel.track or LATEST_TRACK]
+
+
+def published() -> dict[str, tuple[str, str]]:
+    """Each track's newest (version, revision): the stand-in's store plus what was published."""
+    tracks = dict(MICROK8S_TRACKS)
+    try:
+        later = json.loads(PUBLISHED.read_text())
+    except (OSError, ValueError):
+        later = {}
+    for track, (version, revision) in later.items():
+        if track in tracks:
+            tracks[track] = (str(version), str(revision))
+    return tracks
 
 
 def _other_tracks_message(channel: Channel) -> str:

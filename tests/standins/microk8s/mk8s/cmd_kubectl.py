@@ -18,7 +18,16 @@ import sys
 import time
 from typing import Any, NoReturn
 
-from . import common, daemonset, felix, kubectl_daemonset, kubectl_drain, kubectl_felix, service
+from . import (
+    common,
+    daemonset,
+    felix,
+    kubectl_daemonset,
+    kubectl_drain,
+    kubectl_felix,
+    kubectl_objects,
+    service,
+)
 
 REFUSED = (
     "The connection to the server 127.0.0.1:16443 was refused"
@@ -265,6 +274,10 @@ def main(argv: list[str]) -> None:
             headers = False
         else:
             positional.append(arg)
+    if kubectl_objects.handles(positional):
+        submit = kubectl_felix.submit_change
+        status = _running_cluster()
+        sys.exit(kubectl_objects.main(positional, namespace, output, patch_text, status, submit))
     if positional[:2] == ["set", "env"] or (
         positional[:1] == ["get"]
         and len(positional) >= 2

@@ -24,6 +24,7 @@ from typing import Any
 from . import (
     agent,
     apiserver,
+    calico_config,
     certs,
     daemonset,
     failure_domain,
@@ -227,6 +228,7 @@ class Daemon:
             "cluster_id": cluster["cluster_id"],
             "felix": felix.current(cluster),
             "calico_node": daemonset.current(cluster),
+            "calico_config": calico_config.current(cluster),
         }
 
     # ---- liveness --------------------------------------------------------------------------

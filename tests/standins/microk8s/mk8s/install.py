@@ -17,6 +17,7 @@ from pathlib import Path
 from . import (
     addons,
     backend,
+    calico_config,
     certs,
     kubeconfig,
     launch_config,
@@ -37,7 +38,8 @@ class HookError(Exception):
     """The install hook failed; the text is what the hook printed."""
 
 
-def _write_snap(version: str, revision: str) -> None:
+def write_snap(version: str, revision: str) -> None:
+    """Mount revision `revision` and point `current` at it (also what a refresh does)."""
     rev_dir = paths.SNAP_MOUNT / revision
     (rev_dir / "meta").mkdir(parents=True, exist_ok=True)
     (rev_dir / "meta" / "snap.yaml").write_text(
@@ -76,6 +78,7 @@ def install_hook() -> None:
         sans, wanted = launch_config.apply(launch_config.parse(text))
     except launch_config.LaunchConfigError as err:
         raise HookError(f"{output}Error: failed to parse config file: {err}") from None
+    calico_config.generate()  # generate-cni.sh, from the cni-env the launch configuration set
     certs.make_ca()
     certs.write_csr_template(sans)  # apply.go reconcileExtraSANs
     certs.make_server_cert(netinfo.all_ips())
@@ -99,7 +102,7 @@ def install_hook() -> None:
 
 
 def install(version: str, revision: str) -> None:
-    _write_snap(version, revision)
+    write_snap(version, revision)
     try:
         install_hook()
     except Exception:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from . import daemonset, felix, roles, store
+from . import calico_config, daemonset, felix, roles, store
 
 
 class ChangeError(Exception):
@@ -81,6 +81,13 @@ def apply(
     elif kind == "set_calico_node_env":
         # `kubectl set env` patches the template as stored at that moment.
         new["calico_node"] = daemonset.with_env(daemonset.current(new), op["selector"], op["env"])
+    elif kind == "patch_calico_config":
+        try:
+            new["calico_config"] = calico_config.patched(calico_config.current(new), op["patch"])
+        except calico_config.Invalid as err:
+            raise ChangeError(str(err)) from err
+    elif kind == "restart_calico_node":
+        new["calico_node"] = calico_config.restarted(daemonset.current(new), op["at"])
     elif kind == "noop":
         pass
     else:

@@ -17,9 +17,9 @@ from __future__ import annotations
 import json
 import os
 import sys
-from typing import NoReturn
+from typing import Any, NoReturn
 
-from . import channels, install, paths, service
+from . import channels, install, paths, service, snap_refresh
 
 NEEDS_CLASSIC = """\
 This revision of snap "microk8s" was published using classic confinement and thus may perform
@@ -67,15 +67,15 @@ def _require_root() -> None:
         _error("access denied (try with sudo)")
 
 
-def _registry() -> dict[str, dict[str, str]]:
+def _registry() -> dict[str, dict[str, Any]]:
     try:
-        data: dict[str, dict[str, str]] = json.loads(paths.SNAPD_STATE.read_text())
+        data: dict[str, dict[str, Any]] = json.loads(paths.SNAPD_STATE.read_text())
         return data
     except (OSError, ValueError):
         return {}
 
 
-def _save_registry(registry: dict[str, dict[str, str]]) -> None:
+def _save_registry(registry: dict[str, dict[str, Any]]) -> None:
     paths.SNAPD_STATE.parent.mkdir(parents=True, exist_ok=True)
     paths.SNAPD_STATE.write_text(json.dumps(registry, indent=1, sort_keys=True))
 
@@ -190,7 +190,8 @@ def cmd_list(args: list[str]) -> None:
     rows = [["Name", "Version", "Rev", "Tracking", "Publisher", "Notes"]]
     for n in chosen:
         s = registry[n]
-        rows.append([n, s["version"], s["revision"], s["tracking"], "canonical**", s["notes"]])
+        notes = s["notes"] + (",held" if s.get("held") else "")  # snapd's notes.go order
+        rows.append([n, s["version"], s["revision"], s["tracking"], "canonical**", notes])
     print(tabwriter(rows))
 
 
@@ -238,7 +239,10 @@ def cmd_start_stop(verb: str, args: list[str]) -> None:
 
 def main(argv: list[str]) -> None:
     if not argv:
-        _error("Please specify one command of: install, list, remove, services, start, stop, wait")
+        _error(
+            "Please specify one command of: install, list, refresh, remove, services, start,"
+            " stop, wait"
+        )
     verb, args = argv[0], argv[1:]
     if verb == "install":
         cmd_install(args)
@@ -250,6 +254,10 @@ def main(argv: list[str]) -> None:
         cmd_services(args)
     elif verb in ("start", "stop", "restart"):
         cmd_start_stop(verb, args)
+    elif verb == "refresh":
+        _require_root()
+        _require_lab_host()
+        snap_refresh.main(args, _registry(), _save_registry, _error)
     elif verb == "wait":
         return  # `snap wait system seed.loaded`: the lab host is always seeded
     elif verb == "version":
