@@ -6,9 +6,10 @@
 - `calico-wireguard`: FelixConfiguration `default` must have `spec.wireguardEnabled: true`.
 
 Both are cluster state. `playbooks/calico_read.yml` reads the one the mode needs on one node, in
-the configure run; `settled` says whether that read proves the setting is in place, so a
-converged cluster skips the ansible run that would set it (about 1.6 s at 12 nodes, most of it
-ansible's start-up). Pure: no I/O.
+the configure run, and again in the run of the probe that follows joins or removals (a join can
+change it); `settled` says whether the latest read proves the setting is in place, so a
+converged or grown cluster skips the ansible run that would set it (about 1.6 s at 12 nodes,
+most of it ansible's start-up). Pure: no I/O.
 """
 
 from __future__ import annotations
@@ -83,10 +84,11 @@ def read_from(result: PlayResult, mode: str) -> Read | None:
     return None
 
 
-def settled(read: Read | None, plan: ClusterPlan, *, membership_changed: bool) -> bool:
+def settled(read: Read | None, plan: ClusterPlan) -> bool:
     """True when `read` proves the setting is in place in the one cluster the plan converges to:
-    read on a member of it, after which no node joined or left."""
-    if read is None or not read.in_place or membership_changed or plan.leader is None:
+    read on a member of it. The caller reads after the last join or removal of the run, which
+    may have changed the setting."""
+    if read is None or not read.in_place or plan.leader is None:
         return False
     if len(plan.clusters) > 1:
         return False

@@ -262,11 +262,20 @@ def converge(settings: Settings, ui: Ui) -> Outcome:
     ui.phase("act", "removals and joins")
     removed = _remove_stale(ansible, plan, ui)
     joined = _join(ansible, plan, ui)
-    if joined or removed:
-        probes = probe(ansible, nodes, cluster_ips)
-        plan = cluster.plan(probes, nat_ok=on_mesh)
     read = calico.read_from(result, mode)
-    if not calico.settled(read, plan, membership_changed=bool(joined or removed)):
+    if joined or removed:
+        # A join can change Calico's setting (the cluster agent re-applies Calico's manifest
+        # while it answers the join), so the setting is read again after the last change, in
+        # the same run as this probe: a cluster that still has it needs no run of its own.
+        after = ansible.playbook(
+            PROBE,
+            then=calico.READ if reads_calico else None,
+            capture={PROBE_TASK, *calico.READ_TASKS},
+        )
+        probes = probes_from(after, nodes, cluster_ips)
+        plan = cluster.plan(probes, nat_ok=on_mesh)
+        read = calico.read_from(after, mode)
+    if not calico.settled(read, plan):
         if mode == "calico-wireguard":
             _enable_calico_wireguard(ansible, plan, ui)
         if on_mesh:

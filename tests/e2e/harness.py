@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bench.metrics import COMMAND
+
 REPO = Path(__file__).resolve().parents[2]
 # What a user's project is: the shipped HCL, playbook, roles and templates, nothing else.
 PROJECT_FILES = ("*.tf", "main.yml", "ansible.cfg", "roles", "templates")
@@ -111,6 +113,15 @@ class Project:
 
     def inventory(self) -> str:
         return (self.path / "inventory").read_text()
+
+    def remote_commands(self) -> dict[str, int]:
+        """Remote commands each VM's sshd has run so far, by VM name: the lab's sshd logs one
+        `Starting session: command` line per command (LogLevel VERBOSE), as the benchmark
+        counts them."""
+        return {
+            host.name: len(COMMAND.findall((host.workdir / "console.log").read_text("latin-1")))
+            for host in self.lab.hosts()
+        }
 
     def logs(self) -> list[Path]:
         """The debug logs mck wrote, oldest first (names start with the UTC time)."""

@@ -167,10 +167,29 @@ def _newest_log(project: Project) -> str:
     return project.logs()[-1].read_text()
 
 
+# What a member costs when other nodes join (remote commands, counted in its sshd log): the no-op
+# converge's six (one state read per role, microk8s' installed check and readiness wait), one
+# write of each file that lists the nodes (/etc/hosts, the WireGuard config), applying the new
+# peers to wg0, and the probe after the joins. Nothing is restarted or reloaded.
+GROW_COMMANDS_PER_MEMBER = 10
+
+
 def test_growing_creates_only_the_new_vms_and_joins_them(project: Project) -> None:
     project.set_counts(digitalocean=3, linode=2)
+    before = project.remote_commands()
     run = project.mck()
     assert run.rc == 0, run.explain()
+    # The members that stay members: each changed its two node lists and wg0's peers, no more,
+    # for at most GROW_COMMANDS_PER_MEMBER remote commands. (The leader, mck-k8s-do-0, also
+    # reads Calico's setting and registers each join's token.)
+    stayed = ["mck-k8s-do-1", "mck-k8s-linode-0"]
+    changed = {name: recap(run.stderr)[name]["changed"] for name in stayed}
+    assert changed == dict.fromkeys(stayed, 3), changed
+    spent = {name: project.remote_commands()[name] - before[name] for name in stayed}
+    assert all(n <= GROW_COMMANDS_PER_MEMBER for n in spent.values()), spent
+    # Calico's setting, read again after the joins in the probe's run, is still in place: no
+    # ansible run to set it.
+    assert "making Calico use the mesh interface" not in run.stderr
     assert re.search(r"==> provision: create mck-k8s-do-2, mck-k8s-linode-1$", run.stderr, re.M)
     assert "Plan: 2 to add, 0 to change, 0 to destroy." in run.stderr
     assert "existing cluster found with candidate leader mck-k8s-do-0" in run.stderr

@@ -75,17 +75,16 @@ def test_a_failed_or_missing_read_is_no_read() -> None:
     assert calico.read_from(_result("b", MESH_TASK, {"rc": 0, "stdout": WG0}), "none") is None
 
 
-def test_settled_only_when_read_in_place_on_a_member_and_nobody_joined_or_left() -> None:
+def test_settled_only_when_read_in_place_on_a_member() -> None:
     yes = calico.Read("b", True)
-    assert calico.settled(yes, ONE_CLUSTER, membership_changed=False)
-    assert not calico.settled(yes, ONE_CLUSTER, membership_changed=True)
-    assert not calico.settled(calico.Read("b", False), ONE_CLUSTER, membership_changed=False)
-    assert not calico.settled(None, ONE_CLUSTER, membership_changed=False)
+    assert calico.settled(yes, ONE_CLUSTER)
+    assert not calico.settled(calico.Read("b", False), ONE_CLUSTER)
+    assert not calico.settled(None, ONE_CLUSTER)
     # Read on a node outside the leader's cluster: it says nothing about that cluster.
-    assert not calico.settled(calico.Read("c", True), ONE_CLUSTER, membership_changed=False)
+    assert not calico.settled(calico.Read("c", True), ONE_CLUSTER)
     # A single node that never clustered is its own leader.
-    assert calico.settled(calico.Read("a", True), ClusterPlan(leader=A), membership_changed=False)
+    assert calico.settled(calico.Read("a", True), ClusterPlan(leader=A))
     # No leader, or a split: never settled (the playbook is skipped anyway, problems reported).
-    assert not calico.settled(yes, ClusterPlan(leader=None), membership_changed=False)
+    assert not calico.settled(yes, ClusterPlan(leader=None))
     split = ClusterPlan(leader=A, clusters=((A, B), (C,)))
-    assert not calico.settled(yes, split, membership_changed=False)
+    assert not calico.settled(yes, split)
