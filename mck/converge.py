@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mck import (
+    boot,
     calico,
     cluster,
     encryption,
@@ -65,6 +66,9 @@ PROBE_TASK = "Read microk8s status"
 # (`microk8s status --wait-ready --format yaml`) once the node is ready: no command of its own.
 READY_TASK = "Wait until microk8s is ready"
 JOIN_TOKEN_TTL = 300  # seconds a join token stays valid on the leader
+# A join ends with the joiner restarting every service: seconds it gets to be ready again (and
+# seen Ready by the leader) before the next join, and every node before the probe after joins.
+JOIN_READY_TIMEOUT = 300
 DRAIN_TIMEOUT = 120  # seconds `kubectl drain` may take to evict a leaving node's pods
 # What --destroy removes besides the VMs: only files mck itself writes (never a user's own).
 GENERATED = ("inventory", STATE_DIR)
@@ -77,6 +81,7 @@ class Settings:
     project: Path
     env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
     verbosity: int = 0
+    boot_timeout: int = boot.DEFAULT_TIMEOUT  # seconds new VMs get to answer SSH + cloud-init
 
 
 @dataclass
@@ -212,6 +217,13 @@ def converge(settings: Settings, ui: Ui) -> Outcome:
         public_api=public_api,
     )
 
+    # boot: VMs the apply made answer SSH and finish cloud-init only some time after the cloud
+    # called them running. Only then is there anything to configure.
+    new_vms = [n.name for n in nodes if n.name in fresh]
+    if new_vms:
+        ui.phase("boot", f"{len(new_vms)} new VMs: SSH, then cloud-init")
+        boot.wait_for_boot(ansible, new_vms, settings.boot_timeout, ui)
+
     # configure: the site playbook, the same one a user can run by hand. The probe is its
     # readiness wait's output; Calico's setting for the mode is read by one more play in the same
     # run (one node, one command): no second ansible start-up, the same SSH masters.
@@ -249,7 +261,7 @@ def converge(settings: Settings, ui: Ui) -> Outcome:
     removed = _remove_stale(ansible, plan, ui)
     joined = _join(ansible, plan, ui)
     if joined or removed:
-        probes = probe(ansible, nodes, cluster_ips)
+        probes = probe(ansible, nodes, cluster_ips, wait_ready=JOIN_READY_TIMEOUT)
         plan = cluster.plan(probes, nat_ok=on_mesh)
     read = calico.read_from(result, mode)
     if not calico.settled(read, plan, membership_changed=bool(joined or removed)):
@@ -429,10 +441,15 @@ def _read(path: Path) -> str:
         raise MckError(f"cannot read {path}: {exc.strerror}") from exc
 
 
-def probe(ansible: Ansible, nodes: list[Node], mesh_ips: Mapping[str, str]) -> list[cluster.Probe]:
+def probe(
+    ansible: Ansible, nodes: list[Node], mesh_ips: Mapping[str, str], *, wait_ready: int = 0
+) -> list[cluster.Probe]:
     """One `microk8s status` per node, all nodes in parallel, as parsed facts. Each node's
-    cluster address is its mesh address."""
-    return probes_from(ansible.playbook(PROBE, capture={PROBE_TASK}), nodes, mesh_ips)
+    cluster address is its mesh address. `wait_ready`: seconds each node may take to get ready
+    first (after membership changes); 0 reads the status as it is."""
+    extravars = {"mck_wait_ready": wait_ready} if wait_ready else None
+    result = ansible.playbook(PROBE, capture={PROBE_TASK}, extravars=extravars)
+    return probes_from(result, nodes, mesh_ips)
 
 
 def probes_from(
@@ -572,6 +589,7 @@ def _join(ansible: Ansible, plan: cluster.ClusterPlan, ui: Ui) -> list[str]:
                 "mck_join_address": join.address,
                 "mck_join_token": token,
                 "mck_join_ttl": JOIN_TOKEN_TTL,
+                "mck_join_wait": JOIN_READY_TIMEOUT,
             },
             secrets=[token],
         )
