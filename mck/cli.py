@@ -40,6 +40,15 @@ from mck.report import Ui
     help="How nodes encrypt traffic between them (default: the `encryption` variable in "
     "instances.tf, itself mesh by default). Fixed for a cluster's life.",
 )
+@click.option(
+    "--boot-timeout",
+    type=click.IntRange(min=1),
+    default=300,
+    show_default=True,
+    envvar="MCK_BOOT_TIMEOUT",
+    metavar="SECONDS",
+    help="How long new VMs get, all at once, to answer SSH and finish cloud-init.",
+)
 @click.option("--destroy", "do_destroy", is_flag=True, help="Tear everything down.")
 @click.option("-y", "--yes", is_flag=True, help="Do not ask for confirmation (for scripts).")
 @click.option("-v", "--verbose", count=True, help="More ansible output (-v, -vv, …).")
@@ -49,6 +58,7 @@ def main(
     ctx: click.Context,
     project: Path,
     encryption: str | None,
+    boot_timeout: int,
     do_destroy: bool,
     yes: bool,
     verbose: int,
@@ -66,7 +76,7 @@ def main(
     if encryption:
         # Through tofu's own variable, so the HCL (and its validation) sees the same choice.
         env["TF_VAR_encryption"] = encryption
-    settings = Settings(project=project, env=env, verbosity=verbose)
+    settings = Settings(project=project, env=env, verbosity=verbose, boot_timeout=boot_timeout)
     ui = _ui(project, "destroy" if do_destroy else "converge", env)
     if do_destroy:
         _confirm_destroy(project, yes, ui)

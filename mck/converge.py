@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mck import (
+    boot,
     calico,
     cluster,
     encryption,
@@ -76,6 +77,9 @@ PROBE_TASK = "Read microk8s status"
 # (`microk8s status --wait-ready --format yaml`) once the node is ready: no command of its own.
 READY_TASK = "Wait until microk8s is ready"
 JOIN_TOKEN_TTL = 300  # seconds a join token stays valid on the leader
+# A join ends with the joiner restarting every service: seconds it gets to be ready again (and
+# seen Ready by the leader) before the next join, and every node before the probe after joins.
+JOIN_READY_TIMEOUT = 300
 DRAIN_TIMEOUT = 120  # seconds `kubectl drain` may take to evict a leaving node's pods
 # What --destroy removes besides the VMs: only files mck itself writes (never a user's own).
 GENERATED = ("inventory", STATE_DIR)
@@ -88,6 +92,7 @@ class Settings:
     project: Path
     env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
     verbosity: int = 0
+    boot_timeout: int = boot.DEFAULT_TIMEOUT  # seconds new VMs get to answer SSH + cloud-init
 
 
 @dataclass
@@ -226,6 +231,13 @@ def converge(settings: Settings, ui: Ui) -> Outcome:
         ssh_public_key_file=ssh_key_file,
     )
 
+    # boot: VMs the apply made answer SSH and finish cloud-init only some time after the cloud
+    # called them running. Only then is there anything to configure.
+    new_vms = [n.name for n in nodes if n.name in fresh]
+    if new_vms:
+        ui.phase("boot", f"{len(new_vms)} new VMs: SSH, then cloud-init")
+        boot.wait_for_boot(ansible, new_vms, settings.boot_timeout, ui)
+
     # configure: the site playbook, the same one a user can run by hand. The probe is its
     # readiness wait's output; Calico's setting for the mode is read by one more play in the same
     # run (one node, one command): no second ansible start-up, the same SSH masters.
@@ -271,6 +283,7 @@ def converge(settings: Settings, ui: Ui) -> Outcome:
             PROBE,
             then=calico.READ if reads_calico else None,
             capture={PROBE_TASK, *calico.READ_TASKS},
+            extravars={"mck_wait_ready": JOIN_READY_TIMEOUT, "mck_read_versions": False},
         )
         probes = probes_from(after, nodes, cluster_ips)
         plan = cluster.plan(probes, nat_ok=on_mesh)
@@ -479,17 +492,21 @@ def _read(path: Path) -> str:
         raise MckError(f"cannot read {path}: {exc.strerror}") from exc
 
 
-def probe(ansible: Ansible, nodes: list[Node], mesh_ips: Mapping[str, str]) -> list[cluster.Probe]:
+def probe(
+    ansible: Ansible, nodes: list[Node], mesh_ips: Mapping[str, str], *, wait_ready: int = 0
+) -> list[cluster.Probe]:
     """One `microk8s status` per node, all nodes in parallel, as parsed facts. Each node's
-    cluster address is its mesh address."""
-    return probe_with_versions(ansible, nodes, mesh_ips)[0]
+    cluster address is its mesh address. `wait_ready`: seconds each node may take to get ready
+    first (after membership changes); 0 reads the status as it is."""
+    return probe_with_versions(ansible, nodes, mesh_ips, wait_ready=wait_ready)[0]
 
 
 def probe_with_versions(
-    ansible: Ansible, nodes: list[Node], mesh_ips: Mapping[str, str]
+    ansible: Ansible, nodes: list[Node], mesh_ips: Mapping[str, str], *, wait_ready: int = 0
 ) -> tuple[list[cluster.Probe], dict[str, versions.Snap]]:
     """The probe, and each node's microk8s snap (`snap list`, the probe play's second read)."""
-    result = ansible.playbook(PROBE, capture={PROBE_TASK, versions.PROBE_TASK})
+    extravars = {"mck_wait_ready": wait_ready} if wait_ready else None
+    result = ansible.playbook(PROBE, capture={PROBE_TASK, versions.PROBE_TASK}, extravars=extravars)
     return probes_from(result, nodes, mesh_ips), versions.from_result(result, versions.PROBE_TASK)
 
 
@@ -634,6 +651,7 @@ def _join(ansible: Ansible, plan: cluster.ClusterPlan, ui: Ui) -> list[str]:
                 "mck_join_address": join.address,
                 "mck_join_token": token,
                 "mck_join_ttl": JOIN_TOKEN_TTL,
+                "mck_join_wait": JOIN_READY_TIMEOUT,
             },
             secrets=[token],
         )

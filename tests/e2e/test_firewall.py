@@ -214,7 +214,7 @@ def site(lab: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
             ("aws", "fw-aws-0"),
             ("linode", "fw-out-0"),
         ):
-            made.append(lab.create_host(cloud, name, [lab.ssh_pubkey]))
+            made.append(lab.create_host(cloud, name, [lab.ssh_pubkey], wait_for_ssh=True))
         do, aws, outsider = made
         members = {do.name: do, aws.name: aws}
         site = Site(lab, tmp_path_factory.mktemp("firewall") / "project", members, outsider)

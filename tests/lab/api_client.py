@@ -13,8 +13,9 @@ import socket
 from typing import Any
 
 ENV_VAR = "MCK_LAB_API"
-# create_host blocks until the VM's sshd listens; under load (24 VMs on 2 cores) that takes
-# seconds, so the timeout is generous. A stuck server still fails the caller eventually.
+# create_host blocks until the VM is powered on (its sshd answers later); under load (24 VMs
+# on 2 cores) that takes seconds, so the timeout is generous. A stuck server still fails the
+# caller eventually.
 DEFAULT_TIMEOUT = 120.0
 
 

@@ -18,7 +18,9 @@ from .commands import run as run_command
 from .network import Port
 
 # Runs as PID 1 of the VM's fresh mount/uts/pid namespaces, still seeing the machine's root.
-# $1 host dir (fs/ = mount point, tree/ = files to add), $2 hostname, $3 repo checkout.
+# $1 host dir (fs/ = mount point, tree/ = files to add), $2 hostname, $3 repo checkout,
+# $4 seconds until sshd starts, $5 seconds until cloud-init is done (from power-on),
+# $6 cloud-init's datasource.
 BOOT_SCRIPT = r"""
 set -eu
 fs=$1/fs root=$1/fs/root
@@ -63,7 +65,14 @@ hostname "$2"
 # This namespace copied the machine's /run/netns mounts; holding them would keep every other
 # namespace (and its veths) alive after `ip netns del`.
 umount -l /run/netns 2>/dev/null || true
-exec chroot "$root" /usr/sbin/sshd -D -e
+# Inside the VM's root, the boot a cloud VM goes through after its API says "active":
+# cloud-init runs (status.json says so), sshd answers only after the boot delay, and
+# cloud-init finishes later still. PID 1 ends as sshd, which reaps the finisher.
+exec chroot "$root" /bin/sh -c '
+  /usr/bin/python3 "$1" start "$2"
+  ( sleep "$4"; exec /usr/bin/python3 "$1" done "$2" ) </dev/null &
+  sleep "$3"
+  exec /usr/sbin/sshd -D -e' vm-boot "$3/tests/standins/cloudinit/boot.py" "$6" "$4" "$5"
 """
 
 # What a root login shell on a VM starts with; nothing leaks in from pytest's environment.
@@ -74,6 +83,12 @@ VM_ENV = {
     "LOGNAME": "root",
     "SHELL": "/bin/bash",
     "LANG": "C.UTF-8",
+}
+# What cloud-init reports as each cloud's datasource (`cloud-init status --long`'s detail).
+DATASOURCES = {
+    "digitalocean": "DataSourceDigitalOcean",
+    "linode": "DataSourceNoCloud",
+    "aws": "DataSourceEc2Local",
 }
 SSH_PORT_HEX = "0016"
 TCP_LISTEN = "0A"
@@ -94,6 +109,10 @@ class Host:
     pid: int = 0  # the VM's PID 1 (sshd) as seen from the machine; nsenter target
     status: str = "active"  # "off" once killed under the cloud's feet
     hostname: str = ""
+    # Seconds from power-on until sshd answers, and until cloud-init is done (the lab draws
+    # them; see Lab). The cloud API says "active" at power-on, before either.
+    ssh_delay: float = 0.0
+    cloud_init_delay: float = 0.0
     workdir: Path = field(default=Path(), repr=False)
     port: Port | None = field(default=None, repr=False)
     process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
@@ -128,12 +147,16 @@ class Host:
         }
 
     def boot(self, repo: Path, timeout: float) -> None:
-        """Start the VM in its (already wired) netns; return once sshd listens on :22."""
+        """Power the VM on in its (already wired) netns; return once its PID 1 runs inside the
+        VM's root, as a cloud API reports "active": sshd answers `ssh_delay` seconds later
+        (wait_for_ssh)."""
         (self.workdir / "fs").mkdir(exist_ok=True)
         argv = [
             "ip", "netns", "exec", self.netns,
             "unshare", "--mount", "--uts", "--pid", "--fork", "--kill-child",
             "sh", "-c", BOOT_SCRIPT, "vm-init", str(self.workdir), self.hostname, str(repo),
+            f"{self.ssh_delay:.3f}", f"{max(self.cloud_init_delay, self.ssh_delay):.3f}",
+            DATASOURCES[self.cloud],
         ]  # fmt: skip
         with open(self.workdir / "console.log", "ab") as console:
             self.process = subprocess.Popen(
@@ -146,7 +169,11 @@ class Host:
             )
         deadline = time.monotonic() + timeout
         self.pid = self._wait_for_init(deadline)
-        self._wait_for_sshd(deadline)
+        self._wait_for_root(deadline)
+
+    def wait_for_ssh(self, timeout: float) -> None:
+        """Return once sshd listens on :22 (`timeout` seconds at most)."""
+        self._wait_for_sshd(time.monotonic() + timeout)
 
     def signal_kill(self) -> None:
         """Power off: SIGKILL the VM's PID 1; the kernel kills every other process of the VM."""
@@ -180,6 +207,17 @@ class Host:
             if pids:
                 return int(pids[0])
             self._pause(deadline, "its init process")
+
+    def _wait_for_root(self, deadline: float) -> None:
+        """Until PID 1 has entered the VM's root: from then on run() sees the VM's files."""
+        while True:
+            self._check_alive()
+            try:
+                if os.readlink(f"/proc/{self.pid}/root") != "/":
+                    return
+            except FileNotFoundError:
+                pass
+            self._pause(deadline, "its init to enter the VM's root")
 
     def _wait_for_sshd(self, deadline: float) -> None:
         # The VM's socket table, read from outside: /proc/<pid>/net is per network namespace.

@@ -70,6 +70,7 @@ class VmFiles:
     ssh_keys: list[str]
     host_key: Path  # private key; .pub and -cert.pub beside it
     repo: Path  # this checkout: the snap wrapper runs its microk8s stand-in
+    time_scale: float = 1.0  # MCK_LAB_TIME_SCALE, for the stand-ins inside the VM
 
 
 def build_tree(tree: Path, vm: VmFiles) -> None:
@@ -84,6 +85,9 @@ def build_tree(tree: Path, vm: VmFiles) -> None:
     _dir(tree, "home", 0o755)
     _dir(tree, "root", 0o700)
     _write(tree, "usr/bin/snap", _snap_wrapper(vm.repo), 0o755)
+    _write(tree, "usr/bin/cloud-init", _cloud_init_wrapper(vm.repo), 0o755)
+    # Read by the stand-ins' timescale.time_scale(): commands run over SSH carry no lab env.
+    _write(tree, "etc/mck-lab/time-scale", f"{vm.time_scale!r}\n")
     if vm.cloud == "aws":
         _add_aws_user(tree, vm.ssh_keys)
         root_keys = [f"{DISABLE_ROOT_OPTS.format(user=AWS_USER)} {key}" for key in vm.ssh_keys]
@@ -95,6 +99,11 @@ def build_tree(tree: Path, vm: VmFiles) -> None:
 def _snap_wrapper(repo: Path) -> str:
     snap_py = repo / "tests" / "standins" / "microk8s" / "snap.py"
     return f'#!/bin/sh\nexec /usr/bin/python3 {snap_py} "$@"\n'
+
+
+def _cloud_init_wrapper(repo: Path) -> str:
+    cloud_init_py = repo / "tests" / "standins" / "cloudinit" / "cloud_init.py"
+    return f'#!/bin/sh\nexec /usr/bin/python3 {cloud_init_py} "$@"\n'
 
 
 def _add_aws_user(tree: Path, ssh_keys: list[str]) -> None:

@@ -3,18 +3,21 @@ API that creates them. One Lab = one run id; everything it makes is named `mck<i
 gone after close(), including after a failed start or a failed VM boot.
 
     with Lab(workdir) as lab:
-        host = lab.create_host("digitalocean", "node-0", [lab.ssh_pubkey])
+        host = lab.create_host("digitalocean", "node-0", [lab.ssh_pubkey], wait_for_ssh=True)
         subprocess.run(lab.ctl_argv(["ssh", "-i", str(lab.ssh_key), f"root@{host.public_ip}"]))
 """
 
 from __future__ import annotations
 
 import os
+import random
 import secrets
 import tempfile
 import threading
 from pathlib import Path
 from types import TracebackType
+
+from tests.standins.microk8s.mk8s.timescale import time_scale
 
 from . import sshkeys
 from .api_client import ENV_VAR, LabApiError
@@ -32,6 +35,12 @@ PRIVATE_PREFIX = {"digitalocean": "198.18.0", "linode": "198.18.1"}
 FIRST_HOST_OCTET = 10
 LAST_HOST_OCTET = 254
 BOOT_TIMEOUT = 60.0  # per VM; 24 booting at once on 2 cores take a few seconds each
+# A cloud says a VM is active/running at power-on; sshd answers tens of seconds later, and
+# cloud-init finishes after that (EC2: connection refused "before SSH starts", then normal;
+# GCE users see ~30 s). Each VM draws its delays from these ranges, in seconds of modelled
+# time (times MCK_LAB_TIME_SCALE).
+SSH_DELAY = (15.0, 45.0)  # power-on -> sshd listens
+CLOUD_INIT_AFTER_SSH = (5.0, 20.0)  # sshd listens -> cloud-init done
 UNIX_SOCKET_MAX = 100  # sun_path is 108 bytes
 
 
@@ -59,6 +68,7 @@ class Lab:
         self._next_public = FIRST_HOST_OCTET
         self._next_aws = FIRST_HOST_OCTET
         self._closing = False
+        self.time_scale = time_scale()
 
     # lifecycle
 
@@ -131,7 +141,11 @@ class Lab:
 
     # the cloud's operations (also served by the API)
 
-    def create_host(self, cloud: str, name: str, ssh_keys: list[str]) -> Host:
+    def create_host(
+        self, cloud: str, name: str, ssh_keys: list[str], *, wait_for_ssh: bool = False
+    ) -> Host:
+        """A new VM, returned as the cloud API reports it active: before sshd answers, unless
+        `wait_for_ssh` (for tests that use a VM directly rather than through a converge)."""
         check_host_request(cloud, name, ssh_keys)
         host = self._allocate(cloud, name)
         try:
@@ -148,6 +162,8 @@ class Lab:
             del self._booting[host.id]
             self._hosts[host.id] = host
             self._lock.notify_all()
+        if wait_for_ssh:
+            host.wait_for_ssh(BOOT_TIMEOUT + host.ssh_delay)
         return host
 
     def get_host(self, host_id: str) -> Host:
@@ -195,6 +211,7 @@ class Lab:
                 self._next_public += 1
             index = self._next_index
             self._next_index += 1
+            ssh_delay = _draw(SSH_DELAY) * self.time_scale
             host = Host(
                 id=self._new_id(cloud),
                 name=name,
@@ -204,6 +221,8 @@ class Lab:
                 netns=f"mck{self.id}-h{index}",
                 hostname=hostname,
                 workdir=self.workdir / "hosts" / f"h{index}",
+                ssh_delay=ssh_delay,
+                cloud_init_delay=ssh_delay + _draw(CLOUD_INIT_AFTER_SSH) * self.time_scale,
             )
             self._booting[host.id] = host
             return host
@@ -227,7 +246,8 @@ class Lab:
         principals = [host.public_ip, host.private_ip, host.hostname]
         sshkeys.sign_host_key(self._ca_key, host_key, host.name, principals)
         build_tree(
-            host.workdir / "tree", VmFiles(host.cloud, host.hostname, ssh_keys, host_key, REPO)
+            host.workdir / "tree",
+            VmFiles(host.cloud, host.hostname, ssh_keys, host_key, REPO, self.time_scale),
         )
         self.network.add_netns(host.netns)
         link = host.netns.rsplit("-", 1)[1]  # "h<k>": unique inside the lab's own namespaces
@@ -245,6 +265,10 @@ class Lab:
         host.reap()
         self.network.detach_host(host.netns)
         self.network.delete_netns(host.netns)
+
+
+def _draw(bounds: tuple[float, float]) -> float:
+    return random.uniform(*bounds)
 
 
 def _free_run_id() -> str:

@@ -76,7 +76,8 @@ def vms(lab: Lab, machine_before: dict[str, str]) -> Iterator[dict[str, Host]]:
              "aws": ("aws", "labtest-aws")}  # fmt: skip
     with ThreadPoolExecutor(3) as pool:
         futures = {
-            k: pool.submit(lab.create_host, c, n, [lab.ssh_pubkey]) for k, (c, n) in specs.items()
+            k: pool.submit(lab.create_host, c, n, [lab.ssh_pubkey], wait_for_ssh=True)
+            for k, (c, n) in specs.items()
         }
         created = {key: future.result() for key, future in futures.items()}
     yield created

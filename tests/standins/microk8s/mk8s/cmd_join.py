@@ -12,6 +12,8 @@ Checked against scripts/wrappers/join.py and common/cluster/utils.py (1.29-1.36)
   its dqlite starts on the address the leader saw it come from. If that address is not local
   (the joiner is behind NAT) or no voter can be reached, dqlite never joins: join.py still
   prints "Successfully joined the cluster." after its wait loop, and the node is not ready.
+- the join takes its time and ends with every service restarted (mk8s/restart.py): when
+  `join` returns, the joiner's API server is still coming up.
 """
 
 from __future__ import annotations
@@ -26,7 +28,19 @@ import sys
 import time
 from typing import Any, NoReturn
 
-from . import backend, certs, common, identity, kubeconfig, paths, service, store, svcargs, wire
+from . import (
+    backend,
+    certs,
+    common,
+    identity,
+    kubeconfig,
+    paths,
+    restart,
+    service,
+    store,
+    svcargs,
+    wire,
+)
 
 CLUSTER_API_V2 = "cluster/api/v2.0"
 FINGERPRINT_MIN_LEN = 12
@@ -218,6 +232,7 @@ def join_master(info: dict[str, Any]) -> None:
     _kubelet_args(info)
     paths.credentials("callback-token.txt").write_text(info["callback_token"])
     service.ask("stop-dqlite")
+    restart.settle(restart.DQLITE_SETTLE)
     address = backend.for_join(
         info["cluster_cert"], info["cluster_key"], info["voters"], host, info["standin_cluster_id"]
     )
@@ -228,6 +243,7 @@ def join_master(info: dict[str, Any]) -> None:
         _wait_dots()
         _record_dqlite_error(failure)
     print(" ")
+    restart.restart_all_services()
     paths.set_lock("no-cert-reissue")
 
 

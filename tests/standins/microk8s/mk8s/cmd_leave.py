@@ -7,6 +7,7 @@ refuses (exit 3); otherwise its dqlite entry is removed through the other member
 prints "Contacting node <ep> failed. Error:" and exits 2), the datastore is re-initialised
 (cluster-wide addons are gone, the kubelet args stay) and the node restarts. Its Node object
 stays in the cluster it left (NotReady) until `remove-node` there. A worker only resets itself.
+Both take leave.py's time: its sleeps and a restart of every service (mk8s/restart.py).
 """
 
 from __future__ import annotations
@@ -15,7 +16,19 @@ import subprocess
 import sys
 import time
 
-from . import backend, certs, common, kubeconfig, netinfo, paths, roles, service, svcargs, wire
+from . import (
+    backend,
+    certs,
+    common,
+    kubeconfig,
+    netinfo,
+    paths,
+    restart,
+    roles,
+    service,
+    svcargs,
+    wire,
+)
 
 
 def dqlite_command(snap_rev_dir: str, *extra: str) -> list[str]:
@@ -80,6 +93,7 @@ def is_leader_without_successor(members: list[dict[str, object]]) -> bool:
 
 def wait_for_node_to_start() -> None:
     print("Waiting for node to start.", end=" ", flush=True)
+    restart.settle(restart.CNI_SETTLE)
     deadline = time.monotonic() + 15
     while not service.wait_ready(0.5) and time.monotonic() < deadline:
         print(".", end=" ", flush=True)
@@ -101,6 +115,7 @@ def reset_dqlite_node() -> None:
         sys.exit(3)
     mine, others = endpoints(members)
     service.ask("stop-dqlite")
+    restart.settle(restart.DQLITE_SETTLE)
     if mine and "127.0.0.1" not in mine[0]:
         remove_through_cluster(mine[0], others, departing=mine[0])
     print("Generating new cluster certificates.", flush=True)
@@ -109,6 +124,7 @@ def reset_dqlite_node() -> None:
     service.ask("reload")
     wait_for_node_to_start()
     paths.clear_lock("no-cert-reissue")
+    restart.restart_all_services()
 
 
 def reset_worker_node() -> None:
@@ -125,7 +141,7 @@ def reset_worker_node() -> None:
         if not paths.has_lock(lock):
             common.die("Not in clustering mode.", 2)
         paths.clear_lock(lock)
-    service.ask("reload")
+    restart.restart_all_services()
     wait_for_node_to_start()
 
 

@@ -34,6 +34,7 @@ from . import (
     membership,
     paths,
     roles,
+    service,
     store,
     tokens,
     wire,
@@ -61,7 +62,9 @@ def _go_listen_error(address: str, err: OSError) -> str:
 class Daemon:
     def __init__(self) -> None:
         self.hostname = identity.hostname()
-        self.warm_until = time.monotonic() + WARMUP_SECONDS
+        # After a restart_all_services (mk8s/restart.py) kubelite takes its realistic time.
+        self.warmup = float(os.environ.get(service.WARMUP_ENV, WARMUP_SECONDS))
+        self.warm_until = time.monotonic() + self.warmup
         self.online: set[str] = set()
         self.node_ready: dict[str, bool] = {}
         self.misses: dict[str, int] = {}
@@ -255,11 +258,14 @@ class Daemon:
         online = {me} if self.dqlite_server is not None else set()
         domains = {me: self.failure_domain}
         newest: tuple[int, str] | None = None
+        starting = set()  # members whose kubelite is still coming up (after a restart)
         for address, future in member_pings.items():
             answer = future.result()
             if not self._answered(address, answer, cluster["cluster_id"]):
                 continue
             online.add(address)
+            if answer and not answer.get("kubelet_ready", True):
+                starting.add(address.rsplit(":", 1)[0])
             domains[address] = self.domains.get(address, 0)
             if answer:
                 domains[address] = int(answer.get("failure_domain", 0))
@@ -270,7 +276,7 @@ class Daemon:
         self.domains = domains
         online_ips = {a.rsplit(":", 1)[0] for a in online}
         ready = {
-            n["name"]: n["agent"].rsplit(":", 1)[0] in online_ips
+            n["name"]: n["agent"].rsplit(":", 1)[0] in online_ips - starting
             for n in cluster["nodes"]
             if not n.get("worker")
         }
@@ -438,6 +444,8 @@ class Daemon:
                 "cluster_id": cluster["cluster_id"],
                 "version": cluster["version"],
                 "failure_domain": self.failure_domain,
+                # Its kubelet posts Ready only once its kubelite is up (not while warming).
+                "kubelet_ready": time.monotonic() >= self.warm_until,
             }
 
         def get_state(req: wire.Request) -> wire.Response:

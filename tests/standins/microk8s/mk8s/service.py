@@ -17,6 +17,7 @@ from typing import Any
 from . import local_api, paths
 
 DAEMON_SCRIPT = Path(__file__).resolve().parent.parent / "microk8sd.py"
+WARMUP_ENV = "MK8S_WARMUP_SECONDS"  # how long the started daemon's API server takes to come up
 
 
 def pid() -> int | None:
@@ -33,7 +34,9 @@ def pid() -> int | None:
     return value
 
 
-def start(wait: float = 20.0) -> None:
+def start(wait: float = 20.0, warmup: float | None = None) -> None:
+    """Start the daemon; return once it answers (not once it is ready). `warmup`: seconds its
+    API server takes to come up (the daemon's own short default when None)."""
     if pid() is not None:
         return
     log = paths.daemon_log()
@@ -51,6 +54,7 @@ def start(wait: float = 20.0) -> None:
                 **os.environ,
                 "SNAP_DATA": str(paths.snap_data()),
                 "SNAP_COMMON": str(paths.snap_common()),
+                **({} if warmup is None else {WARMUP_ENV: f"{warmup:.3f}"}),
             },
         )
     deadline = time.monotonic() + wait
