@@ -6,6 +6,7 @@ start script copies into its private overlay (see host.py)."""
 from __future__ import annotations
 
 import os
+import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -94,7 +95,10 @@ def build_tree(tree: Path, vm: VmFiles) -> None:
 
 def _snap_wrapper(repo: Path) -> str:
     snap_py = repo / "tests" / "standins" / "microk8s" / "snap.py"
-    return f'#!/bin/sh\nexec /usr/bin/python3 {snap_py} "$@"\n'
+    # The lab's time knob reaches the stand-in (and the services it starts) through snap.
+    scale = os.environ.get("MCK_LAB_TIME_SCALE")
+    export = f"export MCK_LAB_TIME_SCALE={shlex.quote(scale)}\n" if scale else ""
+    return f'#!/bin/sh\n{export}exec /usr/bin/python3 {snap_py} "$@"\n'
 
 
 def _add_aws_user(tree: Path, ssh_keys: list[str]) -> None:

@@ -27,7 +27,6 @@ from mk8s import (
     miniyaml,
     netinfo,
     paths,
-    roles,
     tokens,
 )
 
@@ -39,63 +38,14 @@ from tests.lab.lab import Lab
 # ---------------------------------------------------------------------------------------------
 
 
-def _grow(count: int) -> list[dict[str, object]]:
-    cluster: dict[str, object] = {
-        "cluster_id": "c",
-        "version": 1,
-        "members": [{"address": "10.0.0.1:19001", "id": 1, "role": roles.VOTER}],
-        "nodes": [],
-        "addons": [],
-    }
-    online = {"10.0.0.1:19001"}
-    for i in range(2, count + 1):
-        address = f"10.0.0.{i}:19001"
-        op = {"op": "add_member", "member": {"address": address, "id": i}}
-        cluster = membership.apply(cluster, op, online, "10.0.0.1:19001")
-        online.add(address)
-    members: list[dict[str, object]] = cluster["members"]  # type: ignore[assignment]
-    return members
-
-
-def _roles(members: list[dict[str, object]]) -> list[str]:
-    return [roles.NAMES[int(str(m["role"]))] for m in members]
-
-
-@pytest.mark.parametrize(
-    ("count", "expected"),
-    [
-        (1, ["voter"]),
-        (2, ["voter", "spare"]),
-        (3, ["voter"] * 3),
-        (4, ["voter"] * 3 + ["standby"]),
-        (6, ["voter"] * 3 + ["standby"] * 3),
-        (8, ["voter"] * 3 + ["standby"] * 3 + ["spare"] * 2),
-    ],
-)
-def test_roles_follow_go_dqlite_as_nodes_join(count: int, expected: list[str]) -> None:
-    assert _roles(_grow(count)) == expected
-
-
-def test_offline_voter_is_replaced_by_a_standby_then_demoted() -> None:
-    members = _grow(5)
-    online = {str(m["address"]) for m in members} - {"10.0.0.2:19001"}
-    assert roles.settle(members, "10.0.0.1:19001", online)
-    assert _roles(members) == ["voter", "spare", "voter", "voter", "standby"]
-
-
-def test_two_node_cluster_keeps_one_voter_after_a_voter_leaves() -> None:
-    cluster = {"cluster_id": "c", "version": 3, "members": _grow(3), "nodes": [], "addons": []}
-    online = {"10.0.0.1:19001", "10.0.0.2:19001"}
-    op = {"op": "remove_member", "address": "10.0.0.3:19001"}
-    after = membership.apply(cluster, op, online, "10.0.0.1:19001")
-    assert _roles(after["members"]) == ["voter", "spare"]
-    assert after["version"] == 4
-
-
-def test_no_change_is_committed_without_quorum() -> None:
-    cluster = {"cluster_id": "c", "version": 3, "members": _grow(3), "nodes": [], "addons": []}
-    with pytest.raises(membership.ChangeError, match="quorum"):
-        membership.apply(cluster, {"op": "noop"}, {"10.0.0.1:19001"}, "10.0.0.1:19001")
+def test_changes_keep_a_node_object_and_its_creation_time() -> None:
+    shared = {"cluster_id": "c", "nodes": [{"name": "n1", "created": 5.0, "internal_ip": "a"}]}
+    op = {"op": "upsert_node", "node": {"name": "n1", "created": 9.0, "internal_ip": "b"}}
+    new = membership.apply(shared, op)
+    assert new["nodes"] == [{"name": "n1", "created": 5.0, "internal_ip": "b"}]
+    assert shared["nodes"][0]["internal_ip"] == "a"  # pure: the input is untouched
+    with pytest.raises(membership.ChangeError, match="unknown change"):
+        membership.apply(shared, {"op": "add_member"})
 
 
 @pytest.mark.parametrize(
@@ -288,20 +238,18 @@ def test_drain_fails_like_kubectl(
 def test_cordon_is_committed_as_cluster_state() -> None:
     cluster: dict[str, object] = {
         "cluster_id": "c",
-        "version": 1,
-        "members": [{"address": "10.0.0.1:19001", "id": 1, "role": roles.VOTER}],
         "nodes": [{"name": "n1", "ready": True}],
         "addons": [],
     }
     op = {"op": "cordon_node", "name": "n1"}
-    new = membership.apply(cluster, op, {"10.0.0.1:19001"}, "10.0.0.1:19001")
+    new = membership.apply(cluster, op)
     assert new["nodes"] == [{"name": "n1", "ready": True, "unschedulable": True}]
     node = dict(name="n1", ready=True, unschedulable=True, created=0, internal_ip="10.0.0.1")
     assert cmd_kubectl.node_object({**node, "version": "v1.32.0"})["spec"] == {
         "unschedulable": True
     }
     with pytest.raises(membership.ChangeError, match='nodes "n2" not found'):
-        membership.apply(cluster, {"op": "cordon_node", "name": "n2"}, {"10.0.0.1:19001"}, "x")
+        membership.apply(cluster, {"op": "cordon_node", "name": "n2"})
 
 
 NOT_RUNNING_YAML = """\

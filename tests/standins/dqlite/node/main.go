@@ -7,6 +7,7 @@
 //     (dqlite.ReconfigureMembership, info.yaml and cluster.yaml rewritten), removed once done;
 //   - failure-domain: the node's failure domain (go-dqlite metadata);
 //   - cluster.crt / cluster.key: TLS between the members (app.SimpleTLSConfig).
+// YAML goes through github.com/ghodss/yaml, as go-dqlite's own info.yaml/cluster.yaml do.
 // Instead of kine it serves a small control interface to the stand-in's daemon (control.go).
 // SIGTERM hands leadership and voting rights over, then closes, like k8s-dqlite's Shutdown.
 package main
@@ -30,12 +31,12 @@ import (
 	dqlite "github.com/canonical/go-dqlite"
 	"github.com/canonical/go-dqlite/app"
 	"github.com/canonical/go-dqlite/client"
-	"gopkg.in/yaml.v2"
+	"github.com/ghodss/yaml"
 )
 
 type initConfig struct {
-	Address string   `yaml:"Address"`
-	Cluster []string `yaml:"Cluster"`
+	Address string   `json:"Address"`
+	Cluster []string `json:"Cluster"`
 }
 
 func main() {

@@ -17,11 +17,15 @@ import secrets
 import socket
 from typing import Any, Protocol
 
-from . import netinfo, paths, roles, store, svcargs, tokens, wire
+from . import dqlite, netinfo, paths, svcargs, tokens, wire
 
 
 class Node(Protocol):
+    def members(self) -> list[dict[str, Any]]: ...
+
     def move_dqlite(self, ip: str) -> None: ...
+
+    def status(self) -> dict[str, Any]: ...
 
 
 def _error(status: int, message: str) -> wire.Response:
@@ -65,14 +69,16 @@ def join(node: Node, req: wire.Request) -> wire.Response:
             f"the hostname ({hostname}) of the joining node does not resolve to the IP"
             f' "{remote_ip}". Refusing join',
         )
-    cluster = store.load_cluster()
-    if any(m["address"].startswith(remote_ip + ":") for m in cluster["members"]):
+    try:
+        members = node.members()
+    except dqlite.Unavailable as err:
+        return _error(500, f"failed to retrieve dqlite cluster nodes: {err}")
+    if any(m["address"].startswith(remote_ip + ":") for m in members):
         return _error(
             500,
             f"failed to retrieve dqlite cluster nodes: the joining node ({remote_ip}) is already"
             " known to dqlite",
         )
-    members = cluster["members"]
     if len(members) == 1 and members[0]["address"].startswith("127.0.0.1:"):
         try:
             new_ip = netinfo.matching_bind_address(req.host)
@@ -83,12 +89,21 @@ def join(node: Node, req: wire.Request) -> wire.Response:
                 f" address for {req.host}: {err}",
             )
         node.move_dqlite(new_ip)
-        cluster = store.load_cluster()
+        try:
+            members = node.members()
+        except dqlite.Unavailable as err:
+            return _error(500, f"failed to retrieve dqlite cluster nodes: {err}")
     paths.set_lock("no-cert-reissue")
-    return 200, _response(cluster, remote_ip, token, worker)
+    return 200, _response(node.status(), members, remote_ip, token, worker)
 
 
-def _response(cluster: dict[str, Any], remote_ip: str, token: str, worker: bool) -> dict[str, Any]:
+def _response(
+    status: dict[str, Any],
+    members: list[dict[str, Any]],
+    remote_ip: str,
+    token: str,
+    worker: bool,
+) -> dict[str, Any]:
     response: dict[str, Any] = {
         "ca": paths.certs("ca.crt").read_text(),
         "callback_token": _callback_token(),
@@ -101,20 +116,20 @@ def _response(cluster: dict[str, Any], remote_ip: str, token: str, worker: bool)
         "ca_key": None,
         "control_plane_nodes": None,
         # Not in the real response: which shared state the joiner now belongs to.
-        "standin_cluster_id": cluster["cluster_id"],
+        "standin_cluster_id": status["cluster_id"],
     }
     if worker:
         tokens.add_certificate_request_token(f"{token}-kubelet")
         tokens.add_certificate_request_token(f"{token}-proxy")
         response["control_plane_nodes"] = [
-            n["internal_ip"] for n in cluster["nodes"] if not n.get("worker")
+            n["internal_ip"] for n in status["nodes"] if not n.get("worker")
         ]
         return response
     response["ca_key"] = paths.certs("ca.key").read_text()
     response["service_account_key"] = paths.certs("ca.key").read_text()
     response["cluster_cert"] = (paths.backend() / "cluster.crt").read_text()
     response["cluster_key"] = (paths.backend() / "cluster.key").read_text()
-    response["voters"] = [m["address"] for m in cluster["members"] if m["role"] == roles.VOTER]
+    response["voters"] = [m["address"] for m in members if m["role"] == dqlite.VOTER]
     return response
 
 

@@ -14,7 +14,7 @@ import sys
 import time
 from typing import Any
 
-from . import addons, common, paths, roles, service
+from . import addons, common, dqlite, paths, service
 
 NOT_RUNNING_MESSAGE = "microk8s is not running. Use microk8s inspect for a deeper inspection."
 DQLITE_RETRY_SECONDS = 0.05  # upstream sleeps 2-5 s per retry, 10 retries
@@ -27,7 +27,7 @@ def _dqlite_info(current: dict[str, Any] | None) -> list[tuple[str, str]]:
         for _ in range(10):
             time.sleep(DQLITE_RETRY_SECONDS)
         return []
-    return [(m["address"], roles.NAMES[m["role"]]) for m in current["members"]]
+    return [(m["address"], dqlite.ROLE_NAMES[m["role"]]) for m in current["members"]]
 
 
 def print_yaml(

@@ -10,6 +10,8 @@ Remove stops the services and deletes /snap/microk8s and /var/snap/microk8s (dat
 
 from __future__ import annotations
 
+import os
+import shlex
 import shutil
 import sys
 from pathlib import Path
@@ -56,10 +58,13 @@ def _write_snap(version: str, revision: str) -> None:
         data_current.symlink_to(revision)
     paths.snap_common().mkdir(parents=True, exist_ok=True)
     paths.SNAP_BIN.mkdir(parents=True, exist_ok=True)
+    # The lab's time knob, when snap had it, stays with the commands (microk8s join's waits).
+    knob = os.environ.get("MCK_LAB_TIME_SCALE")
+    scale = f"export MCK_LAB_TIME_SCALE={shlex.quote(knob)}\n" if knob else ""
     commands = {"microk8s": ""} | {f"microk8s.{app}": f" {app}" for app in MICROK8S_APPS}
     for name, sub in commands.items():
         wrapper = paths.SNAP_BIN / name
-        wrapper.write_text(f'#!/bin/sh\nexec {sys.executable} {ENTRY}{sub} "$@"\n')
+        wrapper.write_text(f'#!/bin/sh\n{scale}exec {sys.executable} {ENTRY}{sub} "$@"\n')
         wrapper.chmod(0o755)
 
 
