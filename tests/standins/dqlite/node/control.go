@@ -7,17 +7,21 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"database/sql"
 	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strconv"
 	"sync"
 	"time"
 
 	"github.com/canonical/go-dqlite/app"
+	"github.com/canonical/go-dqlite/client"
+	"github.com/canonical/go-dqlite/driver"
 )
 
 type statement struct {
@@ -25,14 +29,23 @@ type statement struct {
 	Args []interface{} `json:"args"`
 }
 
+// The dial timeout for the control interface's own connections to the members. go-dqlite's
+// default (5 s per member, tried one after another, voters first) makes every answer wait on
+// each dead voter; the lab network is local, so a member that does not accept within this is
+// taken as down and the next one is tried.
+const controlDialTimeout = 2 * time.Second
+
 type controller struct {
-	node *app.App
-	once sync.Once
-	db   *sql.DB
-	err  error
+	node  *app.App
+	dir   string
+	dial  client.DialFunc
+	store *client.InmemNodeStore
+	once  sync.Once
+	db    *sql.DB
+	err   error
 }
 
-func serveControl(path string, node *app.App) (*http.Server, error) {
+func serveControl(path string, node *app.App, dir string, dialTLS *tls.Config) (*http.Server, error) {
 	os.Remove(path)
 	listener, err := net.Listen("unix", path)
 	if err != nil {
@@ -41,7 +54,13 @@ func serveControl(path string, node *app.App) (*http.Server, error) {
 	if err := os.Chmod(path, 0600); err != nil {
 		return nil, err
 	}
-	c := &controller{node: node}
+	tlsDial := client.DialFuncWithTLS(client.DefaultDialFunc, dialTLS)
+	dial := func(ctx context.Context, address string) (net.Conn, error) {
+		ctx, cancel := context.WithTimeout(ctx, controlDialTimeout)
+		defer cancel()
+		return tlsDial(ctx, address)
+	}
+	c := &controller{node: node, dir: dir, dial: dial, store: client.NewInmemNodeStore()}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/ready", c.ready)
 	mux.HandleFunc("/cluster", c.cluster)
@@ -84,7 +103,7 @@ func (c *controller) ready(w http.ResponseWriter, r *http.Request) {
 func (c *controller) cluster(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := timeout(r)
 	defer cancel()
-	cli, err := c.node.Leader(ctx)
+	cli, err := c.leader(ctx)
 	if err != nil {
 		fail(w, err)
 		return
@@ -107,8 +126,47 @@ func (c *controller) cluster(w http.ResponseWriter, r *http.Request) {
 	reply(w, http.StatusOK, map[string]interface{}{"leader": address, "members": members})
 }
 
-func (c *controller) database() (*sql.DB, error) {
-	c.once.Do(func() { c.db, c.err = sql.Open(c.node.Driver(), "k8s") })
+// members loads the member list the app keeps in cluster.yaml into our own store.
+func (c *controller) members(ctx context.Context) error {
+	yaml, err := client.NewYamlNodeStore(filepath.Join(c.dir, "cluster.yaml"))
+	if err != nil {
+		return err
+	}
+	servers, err := yaml.Get(ctx)
+	if err != nil {
+		return err
+	}
+	return c.store.Set(ctx, servers)
+}
+
+// leader is a client of the current leader, found through the members in cluster.yaml.
+func (c *controller) leader(ctx context.Context) (*client.Client, error) {
+	if err := c.members(ctx); err != nil {
+		return nil, err
+	}
+	return client.FindLeader(ctx, c.store, client.WithDialFunc(c.dial))
+}
+
+// database is go-dqlite's SQL driver over our store and dial function, registered once.
+func (c *controller) database(ctx context.Context) (*sql.DB, error) {
+	if err := c.members(ctx); err != nil {
+		return nil, err
+	}
+	c.once.Do(func() {
+		var d *driver.Driver
+		d, c.err = driver.New(c.store, driver.WithDialFunc(c.dial),
+			driver.WithAttemptTimeout(2*controlDialTimeout), driver.WithLogFunc(logFunc))
+		if c.err != nil {
+			return
+		}
+		sql.Register("mck-dqlite-control", d)
+		c.db, c.err = sql.Open("mck-dqlite-control", "k8s")
+		if c.err == nil {
+			// A pooled connection outlives the leader it was made to (after an election it
+			// answers EOF forever): connect afresh, finding the leader, every time.
+			c.db.SetMaxIdleConns(0)
+		}
+	})
 	return c.db, c.err
 }
 
@@ -146,7 +204,7 @@ func (c *controller) exec(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := timeout(r)
 	defer cancel()
-	db, err := c.database()
+	db, err := c.database(ctx)
 	if err != nil {
 		fail(w, err)
 		return
@@ -182,7 +240,7 @@ func (c *controller) query(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := timeout(r)
 	defer cancel()
-	db, err := c.database()
+	db, err := c.database(ctx)
 	if err != nil {
 		fail(w, err)
 		return
@@ -234,7 +292,7 @@ func (c *controller) remove(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := timeout(r)
 	defer cancel()
-	cli, err := c.node.Leader(ctx)
+	cli, err := c.leader(ctx)
 	if err != nil {
 		fail(w, err)
 		return

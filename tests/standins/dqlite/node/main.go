@@ -7,6 +7,7 @@
 //     (dqlite.ReconfigureMembership, info.yaml and cluster.yaml rewritten), removed once done;
 //   - failure-domain: the node's failure domain (go-dqlite metadata);
 //   - cluster.crt / cluster.key: TLS between the members (app.SimpleTLSConfig).
+//
 // YAML goes through github.com/ghodss/yaml, as go-dqlite's own info.yaml/cluster.yaml do.
 // Instead of kine it serves a small control interface to the stand-in's daemon (control.go).
 // SIGTERM hands leadership and voting rights over, then closes, like k8s-dqlite's Shutdown.
@@ -49,12 +50,12 @@ func main() {
 		fmt.Fprintln(os.Stderr, "mck-dqlite-node: --dir and --control are required")
 		os.Exit(2)
 	}
-	node, err := start(*dir, *frequency)
+	node, dialTLS, err := start(*dir, *frequency)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "mck-dqlite-node: %v\n", err)
 		os.Exit(1)
 	}
-	server, err := serveControl(*control, node)
+	server, err := serveControl(*control, node, *dir, dialTLS)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "mck-dqlite-node: control socket: %v\n", err)
 		node.Close()
@@ -79,7 +80,7 @@ func main() {
 	}
 }
 
-func start(dir string, frequency time.Duration) (*app.App, error) {
+func start(dir string, frequency time.Duration) (*app.App, *tls.Config, error) {
 	options := []app.Option{
 		app.WithRolesAdjustmentFrequency(frequency),
 		app.WithLogFunc(logFunc),
@@ -87,35 +88,35 @@ func start(dir string, frequency time.Duration) (*app.App, error) {
 	if exists(dir, "init.yaml") {
 		var init initConfig
 		if err := readYaml(dir, "init.yaml", &init); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if init.Address == "" {
-			return nil, errors.New("empty address in init.yaml")
+			return nil, nil, errors.New("empty address in init.yaml")
 		}
 		if err := os.Remove(filepath.Join(dir, "init.yaml")); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		options = append(options, app.WithAddress(init.Address), app.WithCluster(init.Cluster))
 	} else if exists(dir, "update.yaml") {
 		if err := updateAddress(dir); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	domain, err := failureDomain(dir)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	options = append(options, app.WithFailureDomain(domain))
 	listen, dial, err := tlsConfig(dir)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	options = append(options, app.WithTLS(listen, dial))
 	node, err := app.New(dir, options...)
 	if err != nil {
-		return nil, fmt.Errorf("failed to create dqlite app: %w", err)
+		return nil, nil, fmt.Errorf("failed to create dqlite app: %w", err)
 	}
-	return node, nil
+	return node, dial, nil
 }
 
 // updateAddress moves an existing one-node cluster to the address in update.yaml.

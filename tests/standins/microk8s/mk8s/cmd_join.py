@@ -175,11 +175,9 @@ def _join_dqlite_cluster(host: str) -> str | None:
     when it answers without us, ".." and 2 s when it fails. None once listed, else why not."""
     answer = service.ask("reload")
     current = answer[1] if answer and answer[0] == 200 else None
-    if current is None:
-        return "k8s-dqlite is not running"
-    if current.get("dqlite_error"):
-        return str(current["dqlite_error"])
     reason = "this node was never listed by `dqlite .cluster`"
+    if current is None or current.get("dqlite_error"):
+        reason = str((current or {}).get("dqlite_error") or "k8s-dqlite is not running")
     for _ in range(JOIN_WAITS):
         try:
             out = dqlite.shell([f"file://{paths.backend() / 'cluster.yaml'}"], ".cluster", 4)
@@ -191,7 +189,8 @@ def _join_dqlite_cluster(host: str) -> str | None:
             print(".", end=" ", flush=True)
             time.sleep(5 * dqlite.time_scale())
         else:
-            reason = (out.stderr.strip() if out else "") or "`dqlite .cluster` timed out"
+            if current is None or not current.get("dqlite_error"):
+                reason = (out.stderr.strip() if out else "") or "`dqlite .cluster` timed out"
             print("..", end=" ", flush=True)
             time.sleep(2 * dqlite.time_scale())
     return reason

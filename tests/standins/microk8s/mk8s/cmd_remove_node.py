@@ -21,7 +21,7 @@ from . import cmd_leave, common, paths, service
 
 def _nodes() -> list[dict[str, Any]]:
     """kubectl get no -o json; CalledProcessError when the API server does not answer."""
-    current = service.status()
+    current = service.status(fresh=True)
     if current is None or not current["ready"]:
         raise subprocess.CalledProcessError(1, ["/snap/microk8s/current/kubectl", "get", "no"])
     return list(current["nodes"])

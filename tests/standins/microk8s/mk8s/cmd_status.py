@@ -112,7 +112,7 @@ def main(argv: list[str]) -> None:
 
     if args.wait_ready:
         service.wait_ready(args.timeout)
-    current = service.status()
+    current = service.status(fresh=True)  # status.py runs `dqlite .cluster` each time
     ready = bool(current and current["ready"])
     cluster_addons = current["addons"] if current else []
     enabled, disabled = addons.split(cluster_addons) if ready else ([], [])

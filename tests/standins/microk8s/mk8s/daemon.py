@@ -41,7 +41,7 @@ from . import (
 WARMUP_SECONDS = 0.5  # the real API server needs tens of seconds; this is long enough to be seen
 PROBE_INTERVAL = 1.0
 PROBE_TIMEOUT = 1.5
-DQLITE_TIMEOUT = 3.0  # how long one look at dqlite may take before it counts as not answering
+DQLITE_TIMEOUT = 6.0  # how long one look at dqlite may take before it counts as not answering
 # A node counts as NotReady after this many failed pings in a row, so one slow answer on a
 # busy machine does not flap Ready.
 PROBE_MISSES = 2
@@ -110,7 +110,7 @@ class Daemon:
 
     def _serve_api(self) -> None:
         try:
-            self.servers.append(apiserver.serve("0.0.0.0", API_PORT, self.status))
+            self.servers.append(apiserver.serve("0.0.0.0", API_PORT, self.fresh_status))
         except OSError as err:
             print(_go_listen_error(f"0.0.0.0:{API_PORT}", err), flush=True)
 
@@ -201,6 +201,11 @@ class Daemon:
                 view["error"] = str(err)
         self.view = view
 
+    def fresh_status(self) -> dict[str, Any]:
+        """What the API server serves: read from dqlite for this request."""
+        self.refresh()
+        return self.status()
+
     def status(self) -> dict[str, Any]:
         view, local = self.view, store.load_local()
         shared = view["shared"] or {"nodes": [], "addons": []}
@@ -248,7 +253,7 @@ class Daemon:
         if not self.view["dqlite_ok"] or shared is None:
             return
         ip = store.address().rsplit(":", 1)[0].strip("[]")
-        want = backend.self_node(ip)
+        want = {**backend.self_node(ip), "internal_ip": self.node_ip}  # --node-ip as started
         me = store.find_node(shared, self.hostname)
         if me is None or me["internal_ip"] != want["internal_ip"] or me["agent"] != want["agent"]:
             self.submit({"op": "upsert_node", "node": want})
@@ -296,7 +301,7 @@ class Daemon:
             return False, str(err)
         except dqlite.Unavailable as err:
             print(f"change {op['op']} failed: {err}", flush=True)
-            return False, f"etcdserver: request timed out ({err})"
+            return False, "etcdserver: request timed out"
         self.refresh()
         return True, new
 
@@ -350,13 +355,9 @@ class Daemon:
             self.stop_dqlite()
             return 200, {}
 
-        def refresh(body: Any) -> tuple[int, Any]:
-            self.refresh()
-            return 200, self.status()
-
         return {
             "status": lambda body: (200, self.status()),
-            "refresh": refresh,
+            "refresh": lambda body: (200, self.fresh_status()),
             "reload": reload,
             "change": change,
             "remove-member": remove_member,
