@@ -17,15 +17,20 @@ import secrets
 import socket
 from typing import Any, Protocol
 
-from . import dqlite, netinfo, paths, svcargs, tokens, wire
+from . import dqlite, identity, netinfo, paths, store, svcargs, tokens, wire
 
 
-class Node(Protocol):
+class Daemon(Protocol):
+    hostname: str
+    view: dict[str, Any]
+
     def members(self) -> list[dict[str, Any]]: ...
 
     def move_dqlite(self, ip: str) -> None: ...
 
     def status(self) -> dict[str, Any]: ...
+
+    def submit(self, op: dict[str, Any]) -> tuple[bool, Any]: ...
 
 
 def _error(status: int, message: str) -> wire.Response:
@@ -47,7 +52,7 @@ def _resolves_to(hostname: str, ip: str) -> bool:
     return any(info[4][0] == ip for info in infos)
 
 
-def join(node: Node, req: wire.Request) -> wire.Response:
+def join(node: Daemon, req: wire.Request) -> wire.Response:
     body: dict[str, Any] = req.body or {}
     token = str(body.get("token", ""))
     worker = body.get("worker") in (True, "as-worker")
@@ -138,3 +143,30 @@ def _callback_token() -> str:
     if not path.is_file():
         path.write_text(secrets.token_hex(32) + "\n")
     return path.read_text().strip()
+
+
+def routes(node: Daemon) -> wire.Routes:
+    """The agent's endpoints: join, worker registration, and the liveness ping."""
+
+    def ping(req: wire.Request) -> wire.Response:
+        local = store.load_local()
+        return 200, {
+            "cluster_id": local.get("cluster_id", ""),
+            "name": node.hostname,
+            "dqlite_ok": bool(node.view["dqlite_ok"]),
+        }
+
+    def register_worker(req: wire.Request) -> wire.Response:
+        body = req.body or {}
+        if not tokens.consume_certificate_request_token(str(body.get("token", ""))):
+            return 500, {"error": "Invalid token"}
+        entry = dict(body["node"])
+        entry["agent"] = f"{req.client_ip}:{entry.pop('agent_port', identity.agent_port())}"
+        ok, result = node.submit({"op": "upsert_node", "node": entry})
+        return (200, {"ok": True}) if ok else (500, {"error": str(result)})
+
+    return {
+        ("POST", "/cluster/api/v2.0/join"): lambda req: join(node, req),
+        ("POST", "/standin/v1/worker/register"): register_worker,
+        ("GET", "/standin/v1/ping"): ping,
+    }

@@ -184,6 +184,7 @@ def _join_dqlite_cluster(host: str) -> str | None:
         except subprocess.TimeoutExpired:
             out = None
         if out is not None and out.returncode == 0 and host in out.stdout:
+            service.ask("reload")  # the services come back on the joined datastore
             return None
         if out is not None and out.returncode == 0:
             print(".", end=" ", flush=True)

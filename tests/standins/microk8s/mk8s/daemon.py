@@ -12,7 +12,6 @@ the other nodes' agents to tell Ready from NotReady in `kubectl get nodes`.
 
 from __future__ import annotations
 
-import concurrent.futures
 import errno
 import os
 import signal
@@ -30,21 +29,17 @@ from . import (
     failure_domain,
     felix,
     identity,
+    liveness,
     local_api,
     membership,
     paths,
     store,
-    tokens,
     wire,
 )
 
 WARMUP_SECONDS = 0.5  # the real API server needs tens of seconds; this is long enough to be seen
 PROBE_INTERVAL = 1.0
-PROBE_TIMEOUT = 1.5
 DQLITE_TIMEOUT = 6.0  # how long one look at dqlite may take before it counts as not answering
-# A node counts as NotReady after this many failed pings in a row, so one slow answer on a
-# busy machine does not flap Ready.
-PROBE_MISSES = 2
 API_PORT = 16443
 PLAIN_PORTS = (10250,)
 
@@ -65,11 +60,9 @@ class Daemon:
     def __init__(self) -> None:
         self.hostname = identity.hostname()
         self.warm_until = time.monotonic() + WARMUP_SECONDS
-        self.node_ready: dict[str, bool] = {}
-        self.misses: dict[str, int] = {}
+        self.liveness = liveness.Liveness(self.hostname)
         self.stopping = threading.Event()
         self.servers: list[Any] = []
-        self.pool = concurrent.futures.ThreadPoolExecutor(max_workers=16)
         self.dqlite = dqlite.Node()
         self.dqlite_lock = threading.RLock()
         self.view = _empty_view()
@@ -87,7 +80,7 @@ class Daemon:
             wire.serve_https(
                 "0.0.0.0",
                 identity.agent_port(),
-                self.agent_routes(),
+                agent.routes(self),
                 paths.certs("server.crt"),
                 paths.certs("server.key"),
             )
@@ -212,7 +205,7 @@ class Daemon:
         ok = bool(view["dqlite_ok"])
         nodes = []
         for n in shared["nodes"]:
-            ready = ok if n["name"] == self.hostname else self.node_ready.get(n["name"], False)
+            ready = ok if n["name"] == self.hostname else self.liveness.ready.get(n["name"], False)
             nodes.append({**n, "ready": ready})
         return {
             "worker": paths.has_lock("clustered.lock"),
@@ -243,7 +236,7 @@ class Daemon:
                         self.start_dqlite(restart=True)
                 self.refresh()
                 self.register_self()
-                self.probe()
+                self.liveness.probe(self.view["shared"])
             except Exception as err:  # keep monitoring whatever one round hit
                 print(f"monitor: {err!r}", flush=True)
 
@@ -257,39 +250,6 @@ class Daemon:
         me = store.find_node(shared, self.hostname)
         if me is None or me["internal_ip"] != want["internal_ip"] or me["agent"] != want["agent"]:
             self.submit({"op": "upsert_node", "node": want})
-
-    def probe(self) -> None:
-        shared = self.view["shared"]
-        if shared is None:
-            return
-        cluster_id = store.load_local().get("cluster_id", "")
-        others = [n for n in shared["nodes"] if n["name"] != self.hostname]
-        pings = {n["name"]: self.pool.submit(self._ping, n["agent"]) for n in others}
-        ready = {}
-        for node in others:
-            answer = pings[node["name"]].result()
-            up = bool(answer and answer.get("cluster_id") == cluster_id)
-            # A control-plane kubelet posts its status through its own API server, which
-            # works while its dqlite is a live member.
-            up = up and bool(node.get("worker") or (answer or {}).get("dqlite_ok"))
-            ready[node["name"]] = self._debounced(node["name"], up)
-        self.node_ready = ready
-
-    def _debounced(self, key: str, up: bool) -> bool:
-        if up:
-            self.misses[key] = 0
-            return True
-        self.misses[key] = self.misses.get(key, PROBE_MISSES - 1) + 1
-        return self.misses[key] < PROBE_MISSES
-
-    def _ping(self, address: str) -> dict[str, Any] | None:
-        try:
-            status, body = wire.call(
-                address, "GET", "/standin/v1/ping", tls=True, timeout=PROBE_TIMEOUT
-            )
-        except Exception:  # unreachable, reset, TLS failure: all mean "no answer"
-            return None
-        return body if status == 200 and isinstance(body, dict) else None
 
     # ---- changes ---------------------------------------------------------------------------
 
@@ -307,36 +267,13 @@ class Daemon:
 
     # ---- routes ----------------------------------------------------------------------------
 
-    def agent_routes(self) -> wire.Routes:
-        def ping(req: wire.Request) -> wire.Response:
-            local = store.load_local()
-            return 200, {
-                "cluster_id": local.get("cluster_id", ""),
-                "name": self.hostname,
-                "dqlite_ok": bool(self.view["dqlite_ok"]),
-            }
-
-        def register_worker(req: wire.Request) -> wire.Response:
-            body = req.body or {}
-            if not tokens.consume_certificate_request_token(str(body.get("token", ""))):
-                return 500, {"error": "Invalid token"}
-            node = dict(body["node"])
-            node["agent"] = f"{req.client_ip}:{node.pop('agent_port', identity.agent_port())}"
-            ok, result = self.submit({"op": "upsert_node", "node": node})
-            return (200, {"ok": True}) if ok else (500, {"error": str(result)})
-
-        return {
-            ("POST", "/cluster/api/v2.0/join"): lambda req: agent.join(self, req),
-            ("POST", "/standin/v1/worker/register"): register_worker,
-            ("GET", "/standin/v1/ping"): ping,
-        }
-
     def local_routes(self) -> dict[str, local_api.Handler]:
         def reload(body: Any) -> tuple[int, Any]:
             self.node_ip = identity.node_ip()  # join and leave restart kubelite
             self.start_dqlite()
             self.warm_until = time.monotonic() + WARMUP_SECONDS
             self.refresh()
+            self.register_self()  # a (re)started kubelet registers its Node
             return 200, self.status()
 
         def change(body: Any) -> tuple[int, Any]:
