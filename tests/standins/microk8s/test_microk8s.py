@@ -22,12 +22,14 @@ from mk8s import (
     channels,
     cmd_kubectl,
     cmd_status,
+    dqlite,
     kubectl_drain,
     launch_config,
     membership,
     miniyaml,
     netinfo,
     paths,
+    store,
     tokens,
 )
 
@@ -133,6 +135,26 @@ def snap_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     (tmp_path / "credentials").mkdir()
     (tmp_path / "var" / "lock").mkdir(parents=True)
     return tmp_path
+
+
+def test_dqlite_address_prefers_a_pending_update_then_info_then_init(snap_data: Path) -> None:
+    backend = paths.backend()
+    backend.mkdir(parents=True)
+    assert store.address() == "127.0.0.1:19001"
+    (backend / "init.yaml").write_text("Cluster:\n- 10.0.0.1:19001\nAddress: 10.0.0.2:19001\n")
+    assert store.address() == "10.0.0.2:19001"
+    (backend / "info.yaml").write_text("Address: 10.0.0.3:19001\nID: 7\nRole: 0\n")
+    assert store.address() == "10.0.0.3:19001"
+    (backend / "update.yaml").write_text("Address: 10.0.0.4:19001\n")
+    assert store.address() == "10.0.0.4:19001"
+
+
+@pytest.mark.parametrize(("value", "scale"), [("0.1", 0.1), ("", 1.0), ("x", 1.0), ("-2", 1.0)])
+def test_lab_time_scale_never_removes_a_wait(
+    monkeypatch: pytest.MonkeyPatch, value: str, scale: float
+) -> None:
+    monkeypatch.setenv("MCK_LAB_TIME_SCALE", value)
+    assert dqlite.time_scale() == scale
 
 
 def test_tokens_without_ttl_are_single_use(snap_data: Path) -> None:
