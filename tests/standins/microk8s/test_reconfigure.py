@@ -2,7 +2,7 @@
 
 Pure parts: csr.conf.template as the snap ships it and as the launch configuration's extraSANs
 rewrite it (cluster-agent util.GenerateCSRConf), its rendering with the node's addresses
-(utils.sh render_csr_conf), and go-dqlite's failure-domain-aware role balancing. The `lab` test
+(utils.sh render_csr_conf). The `lab` test
 installs one VM and changes its settings on the running node: args/kubelet `--node-ip` then a
 kubelite restart (InternalIP follows), an extra SAN in csr.conf.template then `microk8s
 refresh-certs --cert server.crt` (the certificate lists it), args/ha-conf read at restart.
@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from mk8s import certs, roles
+from mk8s import certs
 
 from tests.lab.host import Host
 from tests.lab.lab import Lab
@@ -66,48 +66,6 @@ def test_rendered_template_makes_a_certificate_with_those_sans(tmp_path: Path) -
     ).stdout
     assert "IP Address:10.77.0.9" in sans and "IP Address:1.2.3.4" in sans, sans
     assert "DNS:kubernetes.default.svc.cluster.local" in sans, sans
-
-
-def _members(domains: list[int]) -> tuple[list[roles.Member], set[str], dict[str, int]]:
-    members = [
-        {"address": f"10.0.0.{i}:19001", "id": i, "role": roles.SPARE}
-        for i in range(1, len(domains) + 1)
-    ]
-    members[0]["role"] = roles.VOTER
-    online = {m["address"] for m in members}
-    return members, online, {m["address"]: d for m, d in zip(members, domains, strict=True)}
-
-
-def _grow(domains: list[int]) -> list[str]:
-    """Nodes join in order, each assuming a role, the leader settling after every join."""
-    members, online, fd = _members(domains)
-    joined: list[roles.Member] = [members[0]]
-    for m in members[1:]:
-        joined.append(m)
-        here = {x["address"] for x in joined}
-        roles.assume(joined, m["address"], here & online)
-        roles.settle(joined, members[0]["address"], here & online, fd)
-    return [roles.NAMES[m["role"]] for m in joined]
-
-
-def test_voters_spread_over_failure_domains() -> None:
-    # 2 DigitalOcean (1), 1 Linode (2), 1 AWS (3): join order alone would give do, do, linode.
-    assert _grow([1, 1, 2, 3]) == ["voter", "standby", "voter", "voter"]
-    assert _grow([1, 1, 1, 2, 2, 3]) == ["voter", "standby", "standby", "voter", "standby", "voter"]
-
-
-def test_one_failure_domain_keeps_join_order() -> None:
-    assert _grow([1, 1, 1, 1]) == ["voter", "voter", "voter", "standby"]
-    assert _grow([1, 1]) == ["voter", "spare"]
-
-
-def test_offline_nodes_have_no_failure_domain() -> None:
-    members, online, fd = _members([1, 1, 1, 2])
-    for m in members[:3]:
-        m["role"] = roles.VOTER
-    online.discard(members[3]["address"])  # the only node of domain 2 is down: nothing to do
-    del fd[members[3]["address"]]
-    assert not roles.settle(members, members[0]["address"], online, fd)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -6,7 +6,8 @@ microk8sd.py. Each module names the upstream files it imitates; they were read a
 - canonical/microk8s branches 1.28-1.35 (scripts/wrappers/*.py, microk8s-resources/wrappers,
   actions/common/utils.sh, snap/hooks/install, default-args), master at d099c907 (2026-06);
 - canonical/microk8s-cluster-agent 33e4ad06 (pkg/api/v2, pkg/snap, pkg/k8sinit, pkg/util);
-- canonical/go-dqlite app/roles.go (role management);
+- canonical/k8s-dqlite pkg/server/server.go (how k8s-dqlite starts its dqlite node: the lab's
+  node program in tests/standins/dqlite does the same with Debian's go-dqlite 1.11.5);
 - canonical/snapd bee548f7 (cmd/snapd/cli, snap/channel);
 - canonical/microk8s-core-addons branch 1.32 (addons.yaml).
 """

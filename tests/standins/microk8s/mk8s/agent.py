@@ -15,13 +15,24 @@ from __future__ import annotations
 
 import secrets
 import socket
+import time
 from typing import Any, Protocol
 
-from . import netinfo, paths, roles, store, svcargs, tokens, wire
+from . import dqlite, identity, netinfo, paths, store, svcargs, tokens, wire
 
 
-class Node(Protocol):
+class Daemon(Protocol):
+    hostname: str
+    view: dict[str, Any]
+    warm_until: float  # time.monotonic() when its API server is up after a (re)start
+
+    def members(self) -> list[dict[str, Any]]: ...
+
     def move_dqlite(self, ip: str) -> None: ...
+
+    def status(self) -> dict[str, Any]: ...
+
+    def submit(self, op: dict[str, Any]) -> tuple[bool, Any]: ...
 
 
 def _error(status: int, message: str) -> wire.Response:
@@ -43,7 +54,7 @@ def _resolves_to(hostname: str, ip: str) -> bool:
     return any(info[4][0] == ip for info in infos)
 
 
-def join(node: Node, req: wire.Request) -> wire.Response:
+def join(node: Daemon, req: wire.Request) -> wire.Response:
     body: dict[str, Any] = req.body or {}
     token = str(body.get("token", ""))
     worker = body.get("worker") in (True, "as-worker")
@@ -65,14 +76,16 @@ def join(node: Node, req: wire.Request) -> wire.Response:
             f"the hostname ({hostname}) of the joining node does not resolve to the IP"
             f' "{remote_ip}". Refusing join',
         )
-    cluster = store.load_cluster()
-    if any(m["address"].startswith(remote_ip + ":") for m in cluster["members"]):
+    try:
+        members = node.members()
+    except dqlite.Unavailable as err:
+        return _error(500, f"failed to retrieve dqlite cluster nodes: {err}")
+    if any(m["address"].startswith(remote_ip + ":") for m in members):
         return _error(
             500,
             f"failed to retrieve dqlite cluster nodes: the joining node ({remote_ip}) is already"
             " known to dqlite",
         )
-    members = cluster["members"]
     if len(members) == 1 and members[0]["address"].startswith("127.0.0.1:"):
         try:
             new_ip = netinfo.matching_bind_address(req.host)
@@ -83,12 +96,21 @@ def join(node: Node, req: wire.Request) -> wire.Response:
                 f" address for {req.host}: {err}",
             )
         node.move_dqlite(new_ip)
-        cluster = store.load_cluster()
+        try:
+            members = node.members()
+        except dqlite.Unavailable as err:
+            return _error(500, f"failed to retrieve dqlite cluster nodes: {err}")
     paths.set_lock("no-cert-reissue")
-    return 200, _response(cluster, remote_ip, token, worker)
+    return 200, _response(node.status(), members, remote_ip, token, worker)
 
 
-def _response(cluster: dict[str, Any], remote_ip: str, token: str, worker: bool) -> dict[str, Any]:
+def _response(
+    status: dict[str, Any],
+    members: list[dict[str, Any]],
+    remote_ip: str,
+    token: str,
+    worker: bool,
+) -> dict[str, Any]:
     response: dict[str, Any] = {
         "ca": paths.certs("ca.crt").read_text(),
         "callback_token": _callback_token(),
@@ -101,20 +123,20 @@ def _response(cluster: dict[str, Any], remote_ip: str, token: str, worker: bool)
         "ca_key": None,
         "control_plane_nodes": None,
         # Not in the real response: which shared state the joiner now belongs to.
-        "standin_cluster_id": cluster["cluster_id"],
+        "standin_cluster_id": status["cluster_id"],
     }
     if worker:
         tokens.add_certificate_request_token(f"{token}-kubelet")
         tokens.add_certificate_request_token(f"{token}-proxy")
         response["control_plane_nodes"] = [
-            n["internal_ip"] for n in cluster["nodes"] if not n.get("worker")
+            n["internal_ip"] for n in status["nodes"] if not n.get("worker")
         ]
         return response
     response["ca_key"] = paths.certs("ca.key").read_text()
     response["service_account_key"] = paths.certs("ca.key").read_text()
     response["cluster_cert"] = (paths.backend() / "cluster.crt").read_text()
     response["cluster_key"] = (paths.backend() / "cluster.key").read_text()
-    response["voters"] = [m["address"] for m in cluster["members"] if m["role"] == roles.VOTER]
+    response["voters"] = [m["address"] for m in members if m["role"] == dqlite.VOTER]
     return response
 
 
@@ -123,3 +145,32 @@ def _callback_token() -> str:
     if not path.is_file():
         path.write_text(secrets.token_hex(32) + "\n")
     return path.read_text().strip()
+
+
+def routes(node: Daemon) -> wire.Routes:
+    """The agent's endpoints: join, worker registration, and the liveness ping."""
+
+    def ping(req: wire.Request) -> wire.Response:
+        local = store.load_local()
+        return 200, {
+            "cluster_id": local.get("cluster_id", ""),
+            "name": node.hostname,
+            "dqlite_ok": bool(node.view["dqlite_ok"]),
+            # Its kubelet posts Ready only once its kubelite is up (not while warming).
+            "kubelet_ready": time.monotonic() >= node.warm_until,
+        }
+
+    def register_worker(req: wire.Request) -> wire.Response:
+        body = req.body or {}
+        if not tokens.consume_certificate_request_token(str(body.get("token", ""))):
+            return 500, {"error": "Invalid token"}
+        entry = dict(body["node"])
+        entry["agent"] = f"{req.client_ip}:{entry.pop('agent_port', identity.agent_port())}"
+        ok, result = node.submit({"op": "upsert_node", "node": entry})
+        return (200, {"ok": True}) if ok else (500, {"error": str(result)})
+
+    return {
+        ("POST", "/cluster/api/v2.0/join"): lambda req: join(node, req),
+        ("POST", "/standin/v1/worker/register"): register_worker,
+        ("GET", "/standin/v1/ping"): ping,
+    }

@@ -2,9 +2,10 @@
 
 - fresh(): utils.sh init_cluster at install, and leave.py reinit_cluster (which reuses the
   cluster.crt/key saved in backend.backup when the node had joined a cluster, else makes new
-  ones), both at 127.0.0.1:19001. A fresh datastore has no cluster-wide addons and one Node.
+  ones): init.yaml `Address: 127.0.0.1:19001`, a one-node cluster. The shared state it starts
+  with (one Node, the launch configuration's addons) is seeded into dqlite once it runs.
 - for_join(): join.py update_dqlite: the old backend moves to backend.backup, the cluster's
-  cert/key are stored, and dqlite will start on <the IP the leader saw>:<old port>.
+  cert/key are stored, and init.yaml says to join the voters at <the IP the leader saw>:<port>.
 """
 
 from __future__ import annotations
@@ -36,19 +37,15 @@ def fresh(cluster_addons: list[str]) -> None:
         else:
             certs.make_cluster_cert(directory)
         (directory / "init.yaml").write_text("Address: 127.0.0.1:19001\n")
-        local = store.fresh_local()
-        cluster = store.fresh_cluster(local, self_node(), cluster_addons)
+        shared = store.fresh_shared(self_node(), cluster_addons)
         # The node's Calico manifest, applied to its fresh datastore.
-        cluster["calico_config"] = calico_config.applied(cluster["cluster_id"])
-        store.save_cluster(cluster)
-        store.save_local(local)
+        shared["calico_config"] = calico_config.applied(shared["cluster_id"])
+        store.write_seed(shared)
+        store.set_local(dqlite_error=None)
 
 
 def old_port() -> str:
-    try:
-        return str(store.load_local()["address"]).rsplit(":", 1)[1]
-    except (OSError, KeyError, ValueError):
-        return "19001"
+    return store.address().rsplit(":", 1)[1]
 
 
 def for_join(
@@ -67,17 +64,12 @@ def for_join(
         address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
         init = "Cluster:\n" + "".join(f"- {v}\n" for v in voters) + f"Address: {address}\n"
         (directory / "init.yaml").write_text(init)
-        local = store.fresh_local(address)
-        store.save_cluster(
-            {"cluster_id": cluster_id, "version": 0, "members": [], "nodes": [], "addons": []}
-        )
-        store.save_local(local)
+        store.seed_path().unlink(missing_ok=True)
+        store.set_local(dqlite_error=None, cluster_id=cluster_id)
     return address
 
 
 def for_worker(cluster_id: str) -> None:
     """A worker runs no dqlite; it only remembers which cluster it serves (for liveness)."""
-    with store.locked():
-        cluster = store.load_cluster()
-        cluster.update({"cluster_id": cluster_id, "version": 0, "members": [], "nodes": []})
-        store.save_cluster(cluster)
+    store.seed_path().unlink(missing_ok=True)
+    store.set_local(cluster_id=cluster_id, dqlite_error=None)

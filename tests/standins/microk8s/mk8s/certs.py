@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import re
+import socket
 import ssl
 import subprocess
 import tempfile
@@ -163,12 +164,16 @@ def make_client_cert() -> None:
 
 
 def make_cluster_cert(directory: Path) -> None:
-    """A fresh dqlite identity: cluster.crt/key (init_cluster, leave's reinit_cluster)."""
+    """A fresh dqlite identity: cluster.crt/key (init_cluster, leave's reinit_cluster).
+
+    The SANs are what csr-dqlite.conf.template gets in init_cluster (DNS = the hostname,
+    IP = 127.0.0.1); go-dqlite's SimpleDialTLSConfig needs the DNS name (its ServerName)."""
     key, crt = directory / "cluster.key", directory / "cluster.crt"
     _new_key(key)
+    sans = f"subjectAltName=DNS:{socket.gethostname().lower()},IP:127.0.0.1"
     _openssl(
         "req", "-x509", "-new", "-sha256", "-nodes", "-days", "3650", "-key", str(key),
-        "-subj", "/CN=k8s", "-out", str(crt),
+        "-subj", "/CN=k8s", "-addext", sans, "-out", str(crt),
     )  # fmt: skip
 
 
@@ -179,12 +184,6 @@ def fingerprint() -> str:
 
 def der_fingerprint(der: bytes) -> str:
     return hashlib.sha256(der).hexdigest()
-
-
-def cluster_secret(directory: Path | None = None) -> str:
-    """Shared by holders of the cluster key only; authenticates the stand-in's dqlite calls."""
-    key = (directory or paths.backend()) / "cluster.key"
-    return hashlib.sha256(key.read_bytes()).hexdigest()
 
 
 def _looks_like_ip(text: str) -> bool:

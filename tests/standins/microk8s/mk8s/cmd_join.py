@@ -8,10 +8,11 @@ Checked against scripts/wrappers/join.py and common/cluster/utils.py (1.29-1.36)
   SHA-256 does not start with the fingerprint exits 4; any non-200 answer prints
   "Connection failed. <error> (<status>)." and exits 6.
 - a control-plane joiner replaces its kubelet args with the leader's (and sets --node-ip to the
-  address the leader saw, if the leader had one), takes the cluster's CA and dqlite identity, and
-  its dqlite starts on the address the leader saw it come from. If that address is not local
-  (the joiner is behind NAT) or no voter can be reached, dqlite never joins: join.py still
-  prints "Successfully joined the cluster." after its wait loop, and the node is not ready.
+  address the leader saw, if the leader had one), takes the cluster's CA and dqlite identity,
+  and k8s-dqlite starts from init.yaml (the voters, and the address the leader saw it come
+  from): go-dqlite joins as a spare and takes a role. If that address is not local (the
+  joiner is behind NAT) or no voter can be reached, dqlite never joins: join.py still prints
+  "Successfully joined the cluster." after its wait loop, and the node is not ready.
 - the join takes its time and ends with every service restarted (mk8s/restart.py): when
   `join` returns, the joiner's API server is still coming up.
 """
@@ -24,14 +25,14 @@ import ipaddress
 import json
 import socket
 import ssl
+import subprocess
 import sys
-import time
 from typing import Any, NoReturn
 
 from . import (
     backend,
-    certs,
     common,
+    dqlite,
     identity,
     kubeconfig,
     paths,
@@ -39,13 +40,14 @@ from . import (
     service,
     store,
     svcargs,
+    timescale,
     wire,
 )
 
 CLUSTER_API_V2 = "cluster/api/v2.0"
 FINGERPRINT_MIN_LEN = 12
 TOKEN_MIN_LEN = 32
-JOIN_WAIT_SECONDS = 0.05  # upstream: 10 rounds of up to 4 s + 5 s
+JOIN_WAITS = 10  # join.py update_dqlite; its sleeps are scaled by MCK_LAB_TIME_SCALE
 
 
 class InvalidConnectionError(Exception):
@@ -181,44 +183,31 @@ def _update_apiserver(info: dict[str, Any]) -> None:
     svcargs.update("kube-apiserver", updates)
 
 
-def _wait_dots(rounds: int = 10) -> None:
-    for _ in range(rounds):
-        print("..", end=" ", flush=True)
-        time.sleep(JOIN_WAIT_SECONDS)
-
-
-def _join_dqlite_cluster(voters: list[str], address: str, host: str) -> str | None:
-    """Have the cluster add our dqlite node; None on success, else why dqlite cannot join."""
-    status = service.ask("reload")
-    current = status[1] if status else None
-    if current is None:
-        return "k8s-dqlite is not running"
-    if current.get("dqlite_error"):
-        return str(current["dqlite_error"])
-    local = store.load_local()
-    op = {
-        "op": "add_member",
-        "member": {"address": address, "id": local["id"]},
-        "node": backend.self_node(host),
-    }
-    reason = "no voter could be reached"
-    for voter in voters:
+def _join_dqlite_cluster(host: str) -> str | None:
+    """Start k8s-dqlite on init.yaml, then wait as join.py update_dqlite does: up to ten looks
+    with `dqlite -s file://cluster.yaml ... .cluster` (4 s each) for our address, "." and 5 s
+    when it answers without us, ".." and 2 s when it fails. None once listed, else why not."""
+    answer = service.ask("reload")
+    current = answer[1] if answer and answer[0] == 200 else None
+    reason = "this node was never listed by `dqlite .cluster`"
+    if current is None or current.get("dqlite_error"):
+        reason = str((current or {}).get("dqlite_error") or "k8s-dqlite is not running")
+    for _ in range(JOIN_WAITS):
         try:
-            code, body = wire.call(
-                voter,
-                "POST",
-                "/standin/v1/dqlite/submit",
-                {"op": op},
-                secret=certs.cluster_secret(),
-                timeout=15,
-            )
-        except OSError as err:
-            reason = f"{voter}: {err}"
-            continue
-        if code == 200:
-            service.ask("adopt", body)
+            out = dqlite.shell([f"file://{paths.backend() / 'cluster.yaml'}"], ".cluster", 4)
+        except subprocess.TimeoutExpired:
+            out = None
+        if out is not None and out.returncode == 0 and host in out.stdout:
+            service.ask("reload")  # the services come back on the joined datastore
             return None
-        reason = str(body.get("error") if isinstance(body, dict) else body)
+        if out is not None and out.returncode == 0:
+            print(".", end=" ", flush=True)
+            timescale.pause(5)
+        else:
+            if current is None or not current.get("dqlite_error"):
+                reason = (out.stderr.strip() if out else "") or "`dqlite .cluster` timed out"
+            print("..", end=" ", flush=True)
+            timescale.pause(2)
     return reason
 
 
@@ -233,14 +222,13 @@ def join_master(info: dict[str, Any]) -> None:
     paths.credentials("callback-token.txt").write_text(info["callback_token"])
     service.ask("stop-dqlite")
     restart.settle(restart.DQLITE_SETTLE)
-    address = backend.for_join(
+    backend.for_join(
         info["cluster_cert"], info["cluster_key"], info["voters"], host, info["standin_cluster_id"]
     )
     print("Waiting for this node to finish joining the cluster.", end=" ", flush=True)
-    failure = _join_dqlite_cluster(list(info["voters"]), address, host)
+    failure = _join_dqlite_cluster(host)
     if failure is not None:
-        # dqlite keeps failing; join.py waits out its loop and reports success regardless.
-        _wait_dots()
+        # join.py waits out its loop and reports success regardless.
         _record_dqlite_error(failure)
     print(" ")
     restart.restart_all_services()
@@ -249,10 +237,8 @@ def join_master(info: dict[str, Any]) -> None:
 
 def _record_dqlite_error(reason: str) -> None:
     with store.locked():
-        local = store.load_local()
-        local["dqlite_error"] = local.get("dqlite_error") or f"failed to join the cluster: {reason}"
-        store.save_local(local)
-    service.ask("reload")
+        if not store.load_local().get("dqlite_error"):
+            store.set_local(dqlite_error=f"failed to join the cluster: {reason}")
 
 
 def join_worker(info: dict[str, Any], master_ip: str, master_port: str, token: str) -> None:

@@ -319,7 +319,7 @@ def _not_implemented(argv: list[str]) -> NoReturn:
 
 def _running_cluster() -> dict[str, Any]:
     """The node's view of the cluster; kubectl's connection error while the API is not up."""
-    current = service.status()
+    current = service.status(fresh=True)  # the API server reads from dqlite
     if current is None or not current["ready"]:
         common.die(REFUSED, 1, err=True)
     return current

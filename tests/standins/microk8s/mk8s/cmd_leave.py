@@ -3,8 +3,9 @@
 Checked against microk8s-resources/wrappers/microk8s-leave.wrapper (stopped: exit 1; never
 clustered — no no-cert-reissue lock — "This MicroK8s deployment is not acting as a node in a
 cluster.", exit 1) and scripts/wrappers/leave.py: the only voter of a multi-node cluster
-refuses (exit 3); otherwise its dqlite entry is removed through the other members (a failure
-prints "Contacting node <ep> failed. Error:" and exits 2), the datastore is re-initialised
+refuses (exit 3); otherwise k8s-dqlite stops (handing over its role) and its dqlite entry is
+removed through the other members with the `dqlite` shell's `.remove` (a failure prints
+"Contacting node <ep> failed. Error:" and exits 2), the datastore is re-initialised
 (cluster-wide addons are gone, the kubelet args stay) and the node restarts. Its Node object
 stays in the cluster it left (NotReady) until `remove-node` there. A worker only resets itself.
 Both take leave.py's time: its sleeps and a restart of every service (mk8s/restart.py).
@@ -16,19 +17,7 @@ import subprocess
 import sys
 import time
 
-from . import (
-    backend,
-    certs,
-    common,
-    kubeconfig,
-    netinfo,
-    paths,
-    restart,
-    roles,
-    service,
-    svcargs,
-    wire,
-)
+from . import backend, common, dqlite, kubeconfig, netinfo, paths, restart, service, svcargs
 
 
 def dqlite_command(snap_rev_dir: str, *extra: str) -> list[str]:
@@ -42,10 +31,10 @@ def dqlite_command(snap_rev_dir: str, *extra: str) -> list[str]:
 
 def dqlite_cluster() -> list[dict[str, object]]:
     """`dqlite ... .cluster`; raises CalledProcessError when dqlite has no leader to ask."""
-    current = service.status()
-    if current is None or not current["dqlite_ok"]:
+    answer = service.ask("refresh", timeout=15)
+    if answer is None or answer[0] != 200 or not answer[1]["dqlite_ok"]:
         raise subprocess.CalledProcessError(1, dqlite_command("/snap/microk8s/current", ".cluster"))
-    return list(current["members"])
+    return list(answer[1]["members"])
 
 
 def endpoints(members: list[dict[str, object]]) -> tuple[list[str], list[str]]:
@@ -61,32 +50,20 @@ def endpoints(members: list[dict[str, object]]) -> tuple[list[str], list[str]]:
     return mine, others
 
 
-def remove_through_cluster(node_ep: str, via: list[str], departing: str | None) -> None:
-    """Have the cluster drop `node_ep` from dqlite, asking the members in `via` in turn."""
-    error: Exception = subprocess.CalledProcessError(
-        1, dqlite_command("/snap/microk8s/current", f".remove {node_ep}")
-    )
-    for ep in via:
-        try:
-            code, _ = wire.call(
-                ep,
-                "POST",
-                "/standin/v1/dqlite/submit",
-                {"op": {"op": "remove_member", "address": node_ep}, "departing": departing},
-                secret=certs.cluster_secret(),
-                timeout=15,
-            )
-        except OSError:
-            continue
-        if code == 200:
-            return
-    print(f"Contacting node {via[0] if via else node_ep} failed. Error:")
-    print(repr(error))
-    sys.exit(2)
+def remove_through_cluster(node_ep: str, via: list[str]) -> None:
+    """`dqlite -s <the other members> k8s ".remove <node_ep>"`, as leave.py runs it."""
+    result = dqlite.shell(via, f".remove {node_ep}")
+    if result.returncode != 0:
+        error = subprocess.CalledProcessError(
+            result.returncode, dqlite_command("/snap/microk8s/current", f".remove {node_ep}")
+        )
+        print(f"Contacting node {via[0] if via else node_ep} failed. Error:")
+        print(repr(error))
+        sys.exit(2)
 
 
 def is_leader_without_successor(members: list[dict[str, object]]) -> bool:
-    voters = [m for m in members if m["role"] == roles.VOTER]
+    voters = [m for m in members if m["role"] == dqlite.VOTER]
     mine, _ = endpoints(voters)
     return len(voters) == 1 and bool(mine) and len(members) > 1
 
@@ -117,7 +94,7 @@ def reset_dqlite_node() -> None:
     service.ask("stop-dqlite")
     restart.settle(restart.DQLITE_SETTLE)
     if mine and "127.0.0.1" not in mine[0]:
-        remove_through_cluster(mine[0], others, departing=mine[0])
+        remove_through_cluster(mine[0], others)
     print("Generating new cluster certificates.", flush=True)
     backend.fresh([])
     kubeconfig.write_client_config()

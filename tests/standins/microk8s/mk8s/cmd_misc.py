@@ -103,7 +103,7 @@ def _xable(action: str, argv: list[str]) -> None:
             )
         if "/" not in name:
             print(f"Infer repository {addon.repository} for addon {addon.name}", file=sys.stderr)
-        current = service.status()
+        current = service.status(fresh=True)
         enabled, _ = addons.split(current["addons"] if current else [])
         if (addon in enabled) == (action == "enable"):
             print(f"Addon {addon.repository}/{addon.name} is already {action}d")

@@ -21,7 +21,7 @@ from . import cmd_leave, common, paths, service
 
 def _nodes() -> list[dict[str, Any]]:
     """kubectl get no -o json; CalledProcessError when the API server does not answer."""
-    current = service.status()
+    current = service.status(fresh=True)
     if current is None or not current["ready"]:
         raise subprocess.CalledProcessError(1, ["/snap/microk8s/current/kubectl", "get", "no"])
     return list(current["nodes"])
@@ -39,7 +39,7 @@ def _node(name: str) -> dict[str, Any]:
 def _delete_dqlite_node(node_ep: str, via: list[str]) -> None:
     if "127.0.0.1" in node_ep or not via:
         return
-    answer = service.ask("change", {"op": {"op": "remove_member", "address": node_ep}})
+    answer = service.ask("remove-member", {"address": node_ep})
     if answer is None or answer[0] != 200:
         error = subprocess.CalledProcessError(
             1, cmd_leave.dqlite_command("/snap/microk8s/current", f".remove {node_ep}")

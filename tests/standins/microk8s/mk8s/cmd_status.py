@@ -14,7 +14,7 @@ import sys
 import time
 from typing import Any
 
-from . import addons, common, paths, roles, service
+from . import addons, common, dqlite, paths, service
 
 NOT_RUNNING_MESSAGE = "microk8s is not running. Use microk8s inspect for a deeper inspection."
 DQLITE_RETRY_SECONDS = 0.05  # upstream sleeps 2-5 s per retry, 10 retries
@@ -27,7 +27,7 @@ def _dqlite_info(current: dict[str, Any] | None) -> list[tuple[str, str]]:
         for _ in range(10):
             time.sleep(DQLITE_RETRY_SECONDS)
         return []
-    return [(m["address"], roles.NAMES[m["role"]]) for m in current["members"]]
+    return [(m["address"], dqlite.ROLE_NAMES[m["role"]]) for m in current["members"]]
 
 
 def print_yaml(
@@ -112,7 +112,7 @@ def main(argv: list[str]) -> None:
 
     if args.wait_ready:
         service.wait_ready(args.timeout)
-    current = service.status()
+    current = service.status(fresh=True)  # status.py runs `dqlite .cluster` each time
     ready = bool(current and current["ready"])
     cluster_addons = current["addons"] if current else []
     enabled, disabled = addons.split(cluster_addons) if ready else ([], [])

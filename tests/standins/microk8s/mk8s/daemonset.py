@@ -2,7 +2,7 @@
 
 Calico picks each node's address by the calico-node container's IP_AUTODETECTION_METHOD
 (microk8s ships "first-found"); users change it with `kubectl set env` on the DaemonSet. The
-object is cluster state: it lives in the shared standin-cluster.json under "calico_node", so
+object is cluster state: it lives in the shared state in dqlite (store.py) under "calico_node", so
 a change through one member is what every member reads.
 
 Pure functions only: the default object (a subset of the real one: the containers and the env

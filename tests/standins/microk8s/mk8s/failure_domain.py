@@ -3,7 +3,7 @@
 microk8s-resources/wrappers/run-kubelite-with-args copies `failure-domain=<n>` from
 $SNAP_DATA/args/ha-conf (default-args: `failure-domain=1`) into the k8s-dqlite storage dir as
 `failure-domain`, and k8s-dqlite reads that file when it starts and hands it to go-dqlite as
-the node's metadata (app.WithFailureDomain), which the leader uses to spread voters (roles.py).
+the node's metadata (app.WithFailureDomain), which go-dqlite's leader weighs when it adjusts roles.
 So a change takes effect after `snap restart microk8s.daemon-kubelite` and then
 `microk8s.daemon-k8s-dqlite`; the stand-in's one daemon does both steps when it (re)starts.
 """

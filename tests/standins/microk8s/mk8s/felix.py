@@ -5,7 +5,7 @@ microk8s ships Calico with the Kubernetes datastore, so Felix's settings are the
 (spec bpfLogLevel "", floatingIPs Disabled, logSeverityScreen Info, reportingInterval 0s).
 Encryption is turned on with a JSON merge patch of `spec.wireguardEnabled` (projectcalico docs,
 "Encrypt in-cluster pod traffic"). The object is cluster state: it lives in the shared
-standin-cluster.json under "felix", so a patch on one member is what every member reads.
+state in dqlite (store.py) under "felix", so a patch on one member is what every member reads.
 
 Pure functions only: the merge patch (RFC 7386, what the API server does for
 --type merge), the CRD's structural-schema checks the stand-in knows, and kubectl's views.

@@ -90,8 +90,9 @@ def ask(route: str, body: Any = None, timeout: float = 30.0) -> tuple[int, Any] 
         return None
 
 
-def status() -> dict[str, Any] | None:
-    answer = ask("status", timeout=5.0)
+def status(*, fresh: bool = False) -> dict[str, Any] | None:
+    """The daemon's view; `fresh` has it ask dqlite now rather than answer from its last look."""
+    answer = ask("refresh" if fresh else "status", timeout=15.0 if fresh else 5.0)
     if answer is None or answer[0] != 200:
         return None
     result: dict[str, Any] = answer[1]

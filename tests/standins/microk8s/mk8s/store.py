@@ -1,13 +1,16 @@
-"""The node's view of its cluster, kept in files under the dqlite backend directory.
+"""What the node keeps: local files, and the cluster state every member shares in dqlite.
 
-Two JSON files (written atomically, under one file lock shared by the daemon and the CLI):
-- standin-local.json: this node's own dqlite identity {"id", "address", "dqlite_error"}
-  (real: backend/info.yaml, plus whatever k8s-dqlite's log would say when it cannot start).
-- standin-cluster.json: the state every member shares {"cluster_id", "version", "members",
-  "nodes", "addons"}: `members` is dqlite's node list (real: cluster.yaml / `dqlite .cluster`),
-  `nodes` the Kubernetes Node objects, `addons` the cluster-wide enabled addons. The leader
-  bumps `version` on every change and pushes the whole state to every member.
-info.yaml and cluster.yaml are mirrored in go-dqlite's own format for anyone who looks.
+Local (under the backend directory's parent, one file lock shared by the daemon and the CLI):
+- standin-local.json {"dqlite_error", "cluster_id"}: why k8s-dqlite could not start (what its
+  log would say) and which cluster this node serves (a worker has no dqlite to ask).
+- standin-seed.json: the shared state a fresh datastore starts with (init_cluster's one Node
+  and the launch configuration's addons); the daemon writes it into dqlite once the node runs.
+The node's dqlite identity is go-dqlite's own info.yaml / init.yaml / update.yaml.
+
+Shared, in dqlite (table standin_state, row "cluster"): {"cluster_id", "nodes", "addons",
+"felix", "calico_node"}, what the API server stores. A change reads the row and writes it back
+only if its revision did not move meanwhile (resourceVersion-style), so every write goes
+through the dqlite leader and needs quorum.
 """
 
 from __future__ import annotations
@@ -16,15 +19,21 @@ import contextlib
 import fcntl
 import json
 import os
-import random
+import re
 import secrets
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from . import paths, roles
+from . import dqlite, paths
+
+SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS standin_state"
+    " (name TEXT PRIMARY KEY, doc TEXT NOT NULL, rev INTEGER NOT NULL)"
+)
+WRITE_ATTEMPTS = 8
 
 _thread_lock = threading.RLock()
 _depth = threading.local()
@@ -32,7 +41,7 @@ _depth = threading.local()
 
 @contextlib.contextmanager
 def locked() -> Iterator[None]:
-    """Exclusive access to the state files across threads and processes (re-entrant per thread)."""
+    """Exclusive access to the local files across threads and processes (re-entrant)."""
     with _thread_lock:
         depth = getattr(_depth, "n", 0)
         if depth:
@@ -42,7 +51,7 @@ def locked() -> Iterator[None]:
             finally:
                 _depth.n -= 1
             return
-        paths.backend().mkdir(parents=True, exist_ok=True)
+        paths.backend().parent.mkdir(parents=True, exist_ok=True)
         with open(paths.backend().parent / ".standin-state.lock", "a") as fp:
             fcntl.flock(fp, fcntl.LOCK_EX)
             _depth.n = 1
@@ -54,70 +63,114 @@ def locked() -> Iterator[None]:
 
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     tmp.write_text(json.dumps(data, indent=1, sort_keys=True))
     os.replace(tmp, path)
 
 
-def _read_json(path: Path) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads(path.read_text())
-    return data
+def local_path() -> Path:
+    return paths.backend().parent / "standin-local.json"
 
 
-def local_path(directory: Path | None = None) -> Path:
-    return (directory or paths.backend()) / "standin-local.json"
-
-
-def cluster_path(directory: Path | None = None) -> Path:
-    return (directory or paths.backend()) / "standin-cluster.json"
+def seed_path() -> Path:
+    return paths.backend().parent / "standin-seed.json"
 
 
 def load_local() -> dict[str, Any]:
-    return _read_json(local_path())
+    try:
+        data: dict[str, Any] = json.loads(local_path().read_text())
+    except (OSError, ValueError):
+        data = {}
+    return {"dqlite_error": None, "cluster_id": "", **data}
 
 
-def load_cluster() -> dict[str, Any]:
-    return _read_json(cluster_path())
+def save_local(local: dict[str, Any]) -> None:
+    _write_json(local_path(), local)
 
 
-def save_local(local: dict[str, Any], directory: Path | None = None) -> None:
-    directory = directory or paths.backend()
-    _write_json(local_path(directory), local)
-    role = 0
-    if cluster_path(directory).exists():
-        me = find_member(_read_json(cluster_path(directory)), local["address"])
-        role = me["role"] if me else roles.SPARE
-    (directory / "info.yaml").write_text(
-        f"Address: {local['address']}\nID: {local['id']}\nRole: {role}\n"
+def set_local(**values: Any) -> None:
+    with locked():
+        save_local({**load_local(), **values})
+
+
+def _yaml_address(path: Path) -> str | None:
+    try:
+        match = re.search(r"^Address:\s*(\S+)\s*$", path.read_text(), re.MULTILINE)
+    except OSError:
+        return None
+    return match.group(1).strip("\"'") if match else None
+
+
+def address() -> str:
+    """This node's dqlite address: pending update.yaml, else info.yaml, else init.yaml."""
+    backend = paths.backend()
+    for name in ("update.yaml", "info.yaml", "init.yaml"):
+        found = _yaml_address(backend / name)
+        if found:
+            return found
+    return "127.0.0.1:19001"
+
+
+def fresh_shared(node: dict[str, Any], addons: list[str]) -> dict[str, Any]:
+    """The shared state of a one-node cluster, the way init_cluster / leave's reinit leave it."""
+    return {"cluster_id": secrets.token_hex(8), "nodes": [node], "addons": sorted(addons)}
+
+
+def write_seed(shared: dict[str, Any]) -> None:
+    _write_json(seed_path(), shared)
+    set_local(cluster_id=shared["cluster_id"])
+
+
+def plant_seed(timeout: float) -> None:
+    """Write a pending seed into dqlite (once: an existing row wins) and forget it."""
+    path = seed_path()
+    if not path.is_file():
+        return
+    doc = path.read_text()
+    dqlite.execute(
+        [
+            (SCHEMA, []),
+            (
+                "INSERT OR IGNORE INTO standin_state (name, doc, rev) VALUES ('cluster', ?, 1)",
+                [doc],
+            ),
+        ],
+        timeout,
     )
+    path.unlink(missing_ok=True)
 
 
-def save_cluster(cluster: dict[str, Any], directory: Path | None = None) -> None:
-    directory = directory or paths.backend()
-    _write_json(cluster_path(directory), cluster)
-    lines = []
-    for m in cluster["members"]:
-        lines += [f"- Address: {m['address']}", f"  ID: {m['id']}", f"  Role: {m['role']}"]
-    (directory / "cluster.yaml").write_text("\n".join(lines) + "\n")
+def load_shared(timeout: float = 5.0) -> tuple[dict[str, Any], int]:
+    """(shared state, revision) as the dqlite leader has it; raises dqlite.Unavailable."""
+    rows = dqlite.query("SELECT doc, rev FROM standin_state WHERE name = 'cluster'", [], timeout)
+    if not rows:
+        raise dqlite.Unavailable("the cluster state is not in dqlite yet")
+    shared: dict[str, Any] = json.loads(rows[0][0])
+    return shared, int(rows[0][1])
 
 
-def new_node_id() -> int:
-    return random.getrandbits(63) or 1
-
-
-def fresh_local(address: str = "127.0.0.1:19001") -> dict[str, Any]:
-    return {"id": new_node_id(), "address": address, "dqlite_error": None}
-
-
-def fresh_cluster(local: dict[str, Any], node: dict[str, Any], addons: list[str]) -> dict[str, Any]:
-    """A one-node cluster around `local`, the way init_cluster / leave's reinit leave it."""
-    return {
-        "cluster_id": secrets.token_hex(8),
-        "version": 1,
-        "members": [{"address": local["address"], "id": local["id"], "role": roles.VOTER}],
-        "nodes": [node],
-        "addons": sorted(addons),
-    }
+def update_shared(
+    change: Callable[[dict[str, Any]], dict[str, Any]], timeout: float = 10.0
+) -> tuple[dict[str, Any], int]:
+    """Apply `change` to the shared state and commit it through the leader (optimistically)."""
+    for attempt in range(WRITE_ATTEMPTS):
+        current, rev = load_shared(timeout)
+        new = change(current)
+        affected = dqlite.execute(
+            [
+                (
+                    "UPDATE standin_state SET doc = ?, rev = rev + 1"
+                    " WHERE name = 'cluster' AND rev = ?",
+                    [json.dumps(new, sort_keys=True), rev],
+                )
+            ],
+            timeout,
+        )
+        if affected == [1]:
+            return new, rev + 1
+        time.sleep(0.05 * (attempt + 1))  # someone else wrote first: read again
+    raise dqlite.Unavailable("the cluster state kept changing under this write")
 
 
 def node_entry(
@@ -133,9 +186,5 @@ def node_entry(
     }
 
 
-def find_member(cluster: dict[str, Any], address: str) -> dict[str, Any] | None:
-    return next((m for m in cluster["members"] if m["address"] == address), None)
-
-
-def find_node(cluster: dict[str, Any], name: str) -> dict[str, Any] | None:
-    return next((n for n in cluster["nodes"] if n["name"] == name), None)
+def find_node(shared: dict[str, Any], name: str) -> dict[str, Any] | None:
+    return next((n for n in shared["nodes"] if n["name"] == name), None)

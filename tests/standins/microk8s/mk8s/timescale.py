@@ -19,7 +19,8 @@ VM_FILE = Path("/etc/mck-lab/time-scale")  # written by the lab into each VM (te
 
 
 def time_scale(env: Mapping[str, str] | None = None, vm_file: Path = VM_FILE) -> float:
-    """The scale; a value that is not a number >= 0 is an error that names the variable."""
+    """The scale; a value that is not a number > 0 is an error that names the variable (0
+    would remove the waits, which the knob never does)."""
     env = os.environ if env is None else env
     raw = env.get(ENV_VAR)
     if raw is None:
@@ -31,8 +32,8 @@ def time_scale(env: Mapping[str, str] | None = None, vm_file: Path = VM_FILE) ->
         value = float(raw)
     except ValueError:
         value = -1.0
-    if not value >= 0:  # also refuses nan
-        raise ValueError(f"{ENV_VAR}={raw!r}: set it to a number >= 0 (1 = realistic timings)")
+    if not value > 0:  # also refuses nan
+        raise ValueError(f"{ENV_VAR}={raw!r}: set it to a number > 0 (1 = realistic timings)")
     return value
 
 

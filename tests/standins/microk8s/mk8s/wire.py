@@ -1,10 +1,8 @@
 """JSON over HTTP between the stand-in's processes: servers and clients, stdlib only.
 
-Three channels, each where the real traffic goes:
-- the cluster agent, HTTPS on 0.0.0.0:25000 with certs/server.crt (join requests);
-- dqlite, plain HTTP on the node's dqlite address (port 19001): membership changes, state
-  pushes and liveness pings between members, authenticated by the shared cluster key.
-(The CLI talks to its own daemon through local_api, not HTTP.)
+The cluster agent, HTTPS on 0.0.0.0:25000 with certs/server.crt (join requests, worker
+registration, liveness pings). dqlite traffic is the real dqlite node's own (dqlite.py); the
+CLI talks to its own daemon through local_api.
 """
 
 from __future__ import annotations
@@ -20,8 +18,6 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-
-SECRET_HEADER = "X-Standin-Cluster-Secret"
 
 
 @dataclass
@@ -109,24 +105,10 @@ class _TLSServer(ThreadingHTTPServer):
         pass  # failed handshakes (probes, plain-TCP clients) are not worth a traceback
 
 
-class _PlainServer(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        pass
-
-
 def serve_https(host: str, port: int, routes: Routes, cert: Path, key: Path) -> ThreadingHTTPServer:
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(str(cert), str(key))
     server = _TLSServer((host, port), _handler(routes), context)
-    _start(server)
-    return server
-
-
-def serve_http(host: str, port: int, routes: Routes) -> ThreadingHTTPServer:
-    server = _PlainServer((host, port), _handler(routes))
     _start(server)
     return server
 
@@ -162,7 +144,6 @@ def call(
     *,
     tls: bool = False,
     timeout: float = 3.0,
-    secret: str | None = None,
 ) -> Response:
     """One request to "ip:port". Raises OSError (and http.client errors) when unreachable."""
     host, port = address.rsplit(":", 1)
@@ -172,5 +153,4 @@ def call(
         conn = http.client.HTTPSConnection(host, int(port), timeout=timeout, context=context)
     else:
         conn = http.client.HTTPConnection(host, int(port), timeout=timeout)
-    headers = {SECRET_HEADER: secret} if secret else {}
-    return _exchange(conn, method, path, body, headers)
+    return _exchange(conn, method, path, body, {})
