@@ -22,6 +22,7 @@ pytestmark = pytest.mark.lab
 MICROK8S = "/snap/bin/microk8s"
 BACKEND = "/var/snap/microk8s/current/var/kubernetes/backend"
 ROLES = {0: "voter", 1: "standby", 2: "spare"}
+TRIO_NAME = {"cluster_name": '"trio"'}
 
 
 def _dqlite(project: Project, node: str, command: str) -> str:
@@ -71,6 +72,9 @@ def test_the_voters_span_three_clouds_though_the_first_three_names_share_one(
 @pytest.fixture(scope="module")
 def trio(make_project: Any) -> Project:
     project: Project = make_project(aws=1, digitalocean=1, linode=1)
+    # A second cluster in the same lab accounts needs its own name, as in a real account: AWS
+    # refuses a second security group or key pair named "mck-k8s".
+    project.set_counts(TRIO_NAME, aws=1, digitalocean=1, linode=1)
     run = project.mck()
     assert run.rc == 0, run.explain()
     return project
@@ -81,8 +85,8 @@ def test_a_dead_leader_leaves_quorum_with_the_others_and_goes_with_its_count(
 ) -> None:
     addresses = mesh.previous_from_inventory(trio.inventory())
     owner = {ip: name for name, ip in addresses.items()}
-    leader = owner[_leader(trio, "mck-k8s-do-0")]
-    cloud = {"mck-k8s-aws-0": "aws", "mck-k8s-do-0": "digitalocean", "mck-k8s-linode-0": "linode"}
+    leader = owner[_leader(trio, "trio-do-0")]
+    cloud = {"trio-aws-0": "aws", "trio-do-0": "digitalocean", "trio-linode-0": "linode"}
     trio.lab.kill_host(trio.lab.host(leader).id)
 
     rc, report = _status(trio)
@@ -98,7 +102,7 @@ def test_a_dead_leader_leaves_quorum_with_the_others_and_goes_with_its_count(
 
     counts = {c: 1 for c in cloud.values()}
     counts[cloud[leader]] = 0
-    trio.set_counts(**counts)
+    trio.set_counts(TRIO_NAME, **counts)
     run = trio.mck()
     assert run.rc == 0, run.explain()
     rc, report = _status(trio)
