@@ -92,10 +92,12 @@ class Daemon:
         self._serve_api()
         for port in PLAIN_PORTS:
             self._listen_plain(port)
+        # The local socket answering is how the CLI knows the daemon is up. Real `microk8s start`
+        # returns once snapd started the services, not once k8s-dqlite answers (a just-joined
+        # node can take tens of seconds to catch up), so the socket comes before dqlite.
+        self.servers.append(local_api.serve(paths.daemon_socket(), self.local_routes()))
         self.start_dqlite()
         self.refresh()
-        # Last: the local socket answering is how the CLI knows the daemon is up.
-        self.servers.append(local_api.serve(paths.daemon_socket(), self.local_routes()))
         threading.Thread(target=self._monitor, daemon=True).start()
         self.stopping.wait()
         for server in self.servers:
@@ -224,9 +226,10 @@ class Daemon:
             "version": view["rev"],
             "addons": shared["addons"],
             "cluster_id": local.get("cluster_id", ""),
-            "felix": felix.current(shared),
-            "calico_node": daemonset.current(shared),
-            "calico_config": calico_config.current(shared),
+            # Unknown (None) until dqlite has answered once, as the API server cannot read them.
+            "felix": felix.current(shared) if view["shared"] else None,
+            "calico_node": daemonset.current(shared) if view["shared"] else None,
+            "calico_config": calico_config.current(shared) if view["shared"] else None,
         }
 
     # ---- liveness --------------------------------------------------------------------------
