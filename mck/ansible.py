@@ -11,6 +11,7 @@ any extra vars (join tokens) into it, and those must not outlive the run.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
 import shlex
@@ -86,10 +87,16 @@ class Ansible:
     log: Callable[[str], None] | None = None
     # Called with every ansible-runner event: the progress display.
     progress: Callable[[dict[str, Any]], None] | None = None
+    # The inventory the runs use; None: the project's own `inventory`.
+    inventory_file: Path | None = None
 
     @property
     def inventory(self) -> Path:
-        return self.project / "inventory"
+        return self.inventory_file or self.project / "inventory"
+
+    def using(self, inventory: Path) -> Ansible:
+        """The same runner against another inventory (one rendered from the state)."""
+        return dataclasses.replace(self, inventory_file=inventory)
 
     def envvars(self) -> dict[str, str]:
         """What ansible needs beyond our environment: the project's config, and its own bin dir."""

@@ -2,12 +2,12 @@
 cloud reports them active/running (OpenTofu's create returns then). Configuring them before
 that fails with unreachable nodes, or races cloud-init. So after an apply that created or
 replaced VMs, mck waits for those VMs, all at once, bounded by one setting, and names every
-VM that never got there. A converge that creates nothing does not run this at all."""
+VM that never got there: the converge goes on without those. A converge that creates nothing
+does not run this at all."""
 
 from __future__ import annotations
 
 from mck.ansible import PLAYBOOKS, Ansible, PlayResult
-from mck.errors import MckError
 from mck.report import Ui
 
 PLAYBOOK = PLAYBOOKS / "wait_boot.yml"
@@ -18,28 +18,26 @@ CLOUD_INIT_TASK = "Wait until cloud-init is done"
 TIMED_OUT = ("Timed out after", "expected time frame")
 
 
-def wait_for_boot(ansible: Ansible, names: list[str], timeout: int, ui: Ui) -> None:
-    """Return once every VM in `names` answers SSH and cloud-init is done; else raise, naming
-    each VM that did not and why."""
+def wait_for_boot(ansible: Ansible, names: list[str], timeout: int, ui: Ui) -> dict[str, str]:
+    """Wait until every VM in `names` answers SSH and cloud-init is done; returns each VM that
+    did not, with why (empty: all booted)."""
     ui.say(
         f"waiting for {', '.join(names)}: SSH, then cloud-init, all at once (at most {timeout} s)"
     )
     result = ansible.playbook(
         PLAYBOOK, limit=",".join(names), extravars={"mck_boot_timeout": timeout}
     )
-    problems = boot_problems(result, names, timeout)
-    if problems:
-        raise MckError(
-            f"{len(problems)} new VM(s) not ready within {timeout} s: "
-            + "; ".join(problems)
-            + ". Check them in the cloud's console, then run mck again (or give them longer"
-            " with --boot-timeout)"
-        )
+    return boot_failures(result, names, timeout)
 
 
 def boot_problems(result: PlayResult, names: list[str], timeout: int) -> list[str]:
-    """One line per VM that did not finish booting (pure: from the run's per-host results)."""
-    problems = []
+    """One line per VM that did not finish booting (pure)."""
+    return [f"{name}: {why}" for name, why in boot_failures(result, names, timeout).items()]
+
+
+def boot_failures(result: PlayResult, names: list[str], timeout: int) -> dict[str, str]:
+    """Each VM that did not finish booting, and why (pure: from the run's per-host results)."""
+    problems: dict[str, str] = {}
     failed = {f.host: f for f in result.failures}
     for name in names:
         failure = failed.get(name)
@@ -47,14 +45,14 @@ def boot_problems(result: PlayResult, names: list[str], timeout: int) -> list[st
         if failure is None and stats is not None and not stats.unreachable:
             continue
         if failure is None:
-            problems.append(f"{name}: did not answer")
+            problems[name] = "did not answer"
         elif failure.task == SSH_TASK or (stats is not None and stats.unreachable):
-            problems.append(f"{name}: no SSH answer ({failure.message})")
+            problems[name] = f"no SSH answer ({failure.message})"
         elif any(marker in failure.message for marker in TIMED_OUT):
-            problems.append(f"{name}: cloud-init still running after {timeout} s")
+            problems[name] = f"cloud-init still running after {timeout} s"
         else:
-            problems.append(
-                f"{name}: cloud-init reported an error ({failure.message}); "
+            problems[name] = (
+                f"cloud-init reported an error ({failure.message}); "
                 "`cloud-init status --long` on the VM says why"
             )
     return problems

@@ -49,6 +49,16 @@ from mck.report import Ui
     metavar="SECONDS",
     help="How long new VMs get, all at once, to answer SSH and finish cloud-init.",
 )
+@click.option(
+    "--ready-timeout",
+    type=click.IntRange(min=1),
+    default=180,
+    show_default=True,
+    envvar="MCK_READY_TIMEOUT",
+    metavar="SECONDS",
+    help="How long each node's microk8s gets to report ready; a node not ready by then is "
+    "named and left out while the others are joined.",
+)
 @click.option("--destroy", "do_destroy", is_flag=True, help="Tear everything down.")
 @click.option("-y", "--yes", is_flag=True, help="Do not ask for confirmation (for scripts).")
 @click.option("-v", "--verbose", count=True, help="More ansible output (-v, -vv, …).")
@@ -59,6 +69,7 @@ def main(
     project: Path,
     encryption: str | None,
     boot_timeout: int,
+    ready_timeout: int,
     do_destroy: bool,
     yes: bool,
     verbose: int,
@@ -70,13 +81,20 @@ def main(
     """
     if ctx.invoked_subcommand is not None:
         return
-    from mck.converge import Settings, converge, destroy
+    from mck.converge import Settings, converge
+    from mck.destroy import destroy
 
     env = dict(os.environ)
     if encryption:
         # Through tofu's own variable, so the HCL (and its validation) sees the same choice.
         env["TF_VAR_encryption"] = encryption
-    settings = Settings(project=project, env=env, verbosity=verbose, boot_timeout=boot_timeout)
+    settings = Settings(
+        project=project,
+        env=env,
+        verbosity=verbose,
+        boot_timeout=boot_timeout,
+        ready_timeout=ready_timeout,
+    )
     ui = _ui(project, "destroy" if do_destroy else "converge", env)
     if do_destroy:
         _confirm_destroy(project, yes, ui)
@@ -95,7 +113,8 @@ def status_command(ctx: click.Context, as_json: bool) -> None:
     Changes nothing. Exit 0 when every node is in the cluster and ready, 3 otherwise;
     warnings (every voter on one cloud) do not change the exit code.
     """
-    from mck.converge import Settings, status
+    from mck.existing import status
+    from mck.phases.context import Settings
     from mck.status import render_table, voters_line
 
     params = ctx.parent.params if ctx.parent else {}
@@ -184,8 +203,8 @@ def kubeconfig_command(
     Its server is a node's public address, which the API certificate covers. Without
     public_api = true in instances.tf the API port is closed to the internet: mck says so.
     """
-    from mck.converge import Settings
     from mck.kubeconfig_source import Request, export
+    from mck.phases.context import Settings
 
     params = ctx.parent.params if ctx.parent else {}
     settings = Settings(

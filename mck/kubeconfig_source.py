@@ -18,9 +18,11 @@ from typing import Any
 
 from mck import kubeconfig
 from mck.ansible import PLAYBOOKS
-from mck.converge import KUBECONFIG_FILE, Settings, ansible_for, probe_existing
+from mck.destroy import KUBECONFIG_FILE
 from mck.errors import ClusterError, MckError, UsageError
+from mck.existing import probe_existing
 from mck.inventory import previous_setting
+from mck.phases.context import Settings
 from mck.preflight import cluster_name
 from mck.report import Ui
 from mck.status import NodeStatus, node_statuses
@@ -105,7 +107,7 @@ def read_admin(settings: Settings, ui: Ui) -> Admin:
     """The admin credentials and API certificate SANs of the first ready voter."""
     existing = probe_existing(settings, ui)
     nodes = existing.nodes
-    ansible = ansible_for(settings, ui, task_lines=False)
+    ansible = existing.ansible  # the state's nodes, never a hand-edited inventory's
     source = _source(node_statuses(nodes, existing.probes, existing.cluster_ips))
     ssh_user = next(n.ssh_user for n in nodes if n.name == source.name)
     with tempfile.TemporaryDirectory(prefix="mck-kubeconfig-") as tmp:

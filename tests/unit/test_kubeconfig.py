@@ -19,9 +19,9 @@ from click.testing import CliRunner
 
 from mck import kubeconfig, kubeconfig_source
 from mck.cli import main
-from mck.converge import Settings
 from mck.errors import ClusterError, MckError, UsageError
 from mck.kubeconfig_source import Admin, Request, export
+from mck.phases.context import Settings
 from mck.report import Ui
 
 CA = base64.b64encode(b"-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n").decode()

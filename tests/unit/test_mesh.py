@@ -117,12 +117,15 @@ KEYS = {
 }
 
 
-def _wg_config(tmp_path: Path, host: str) -> str:
+def _wg_config(tmp_path: Path, host: str, *, keyless: tuple[str, ...] = ()) -> str:
     inventory = tmp_path / "inventory"
     inventory.write_text(INVENTORY.replace("\\\n", ""))
     # What the role's first task leaves in every node's hostvars: its public key, nothing secret.
+    # A `keyless` node did not get that far in this run (unreachable, failed before it).
     (tmp_path / "host_vars").mkdir()
     for name, key in KEYS.items():
+        if name in keyless:
+            continue
         (tmp_path / "host_vars" / f"{name}.yml").write_text(
             json.dumps({"mesh_node": {"public_key": key}})
         )
@@ -188,3 +191,12 @@ def test_wireguard_config_has_this_node_and_every_other_as_a_peer(tmp_path: Path
     # The private key is loaded from its file on the node; no key material is in the config.
     assert "PrivateKey" not in text
     assert KEYS["mck-k8s-do-0"] not in text
+
+
+def test_a_node_that_reported_no_key_is_left_out_of_the_mesh_not_everyone(tmp_path: Path) -> None:
+    # One node died before the state read: the others still get a config, among themselves;
+    # the next run that reaches the dead node adds it back.
+    text = _wg_config(tmp_path, "mck-k8s-do-0", keyless=("mck-k8s-do-1",))
+    peers = [s["PublicKey"] for s in _sections(text) if s["section"] == "[Peer]"]
+    assert peers == [KEYS["mck-k8s-aws-0"], KEYS["mck-k8s-linode-0"]]
+    assert "10.77.0.3" not in text  # mck-k8s-do-1's mesh address

@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 
 from mck import names
-from mck.converge import read_plan
 from mck.errors import EXIT_USAGE, MckError, UsageError
 from mck.nodes import nodes_from_state, planned_nodes, read_state, read_stored_state
+from mck.phases.plan import read_plan
 from mck.tofu import Plan
 
 FIXTURES = Path(__file__).parent / "fixtures"

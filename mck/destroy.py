@@ -1,0 +1,45 @@
+"""`mck --destroy`: every resource in the state, then the files mck generated."""
+
+from __future__ import annotations
+
+import shutil
+
+from mck import kubeconfig
+from mck.debuglog import LOG_DIR
+from mck.phases.context import STATE_DIR, Run, Settings
+from mck.preflight import preflight
+from mck.report import Ui
+
+# What --destroy removes besides the VMs: only files mck itself writes (never a user's own).
+GENERATED = ("inventory", STATE_DIR)
+# Removed only when mck wrote it (it carries kubeconfig.MARK): a user's own file stays.
+KUBECONFIG_FILE = "kubeconfig"
+
+
+def destroy(settings: Settings, ui: Ui) -> None:
+    """Tear down every resource in the state, then the files mck generated."""
+    project = settings.project.resolve()
+    ui.phase("preflight", str(project))
+    preflight(project, settings.env)
+    run = Run.start(settings, ui)
+    run.init_tofu()
+    ui.phase("destroy", f"{run.tofu.name} destroy")
+    run.tofu.destroy()
+    for name in GENERATED:
+        path = project / name
+        if path.is_dir():
+            # The debug logs stay (this run's own among them): they outlive the cluster.
+            for child in path.iterdir():
+                if child.name == LOG_DIR.name and child.is_dir():
+                    continue
+                if child.is_dir() and not child.is_symlink():
+                    shutil.rmtree(child)
+                else:
+                    child.unlink()
+        else:
+            path.unlink(missing_ok=True)
+    removed = "inventory"
+    if kubeconfig.written_by_mck(project / KUBECONFIG_FILE):
+        (project / KUBECONFIG_FILE).unlink()
+        removed = "inventory, kubeconfig"
+    ui.say(f"all resources destroyed; removed {removed} and .mck/ (except {LOG_DIR})")

@@ -1,0 +1,82 @@
+"""The nodes a converge made, read and probed without changing them: `mck status`, and the
+source `mck kubeconfig` reads from. The state says which machines exist and where; the nodes
+are reached through an inventory rendered from it (never the project's `inventory`, which a
+hand edit may have changed); the last inventory gives only what the state cannot (the mesh
+addresses and the encryption the cluster was built with)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from mck import cluster, encryption, mesh, versions
+from mck.ansible import Ansible
+from mck.errors import UsageError
+from mck.inventory import previous_setting
+from mck.nodes import Node
+from mck.phases.context import Run, Settings, read_text
+from mck.phases.inventory import state_inventory
+from mck.phases.plan import read_state_nodes
+from mck.phases.probe import probe_with_versions
+from mck.preflight import Config, check_project, cluster_name, read_config
+from mck.report import Ui
+from mck.status import Report, node_statuses, problems, warnings_for
+
+
+@dataclass(frozen=True)
+class Existing:
+    """The nodes a converge made, as the state and the last inventory describe them, probed."""
+
+    project: Path
+    config: Config
+    inventory: str  # the text of the inventory the last converge wrote
+    nodes: list[Node]
+    mode: str  # the encryption the cluster was built with
+    cluster_ips: dict[str, str]  # node name -> mesh address (empty without the mesh)
+    probes: list[cluster.Probe]
+    snaps: dict[str, versions.Snap]  # node name -> its microk8s snap, when it has one
+    ansible: Ansible  # reaches the nodes through the inventory rendered from the state
+    unusable: tuple[str, ...] = ()  # VMs in the state that cannot be nodes, and why
+
+
+def probe_existing(settings: Settings, ui: Ui) -> Existing:
+    """Read the state and the inventory a converge wrote, and probe every node at once.
+    Changes nothing a user owns (it writes .mck/state.inventory)."""
+    project = settings.project.resolve()
+    check_project(project)
+    config = read_config(project)
+    inventory = read_text(project / "inventory")
+    if not inventory:
+        raise UsageError(f"{project} has no inventory yet: run mck to converge first")
+    run = Run.start(settings, ui, task_lines=False)
+    run.init_tofu()
+    found = read_state_nodes(run.tofu)
+    nodes = found.nodes
+    if not nodes:
+        found.strict()  # a state of unusable VMs only: say which
+        raise UsageError("the state has no nodes: run mck to converge first")
+    mode = previous_setting(inventory, "mck_encryption") or encryption.DEFAULT
+    cluster_ips = mesh.previous_from_inventory(inventory) if mode == "mesh" else {}
+    name = cluster_name(project, config, settings.env)
+    path = state_inventory(project, run.make_state_dir(), nodes, inventory, name=name)
+    ansible = run.ansible.using(path)
+    probes, snaps = probe_with_versions(ansible, nodes, cluster_ips)
+    return Existing(
+        project, config, inventory, nodes, mode, cluster_ips, probes, snaps, ansible, found.unusable
+    )
+
+
+def status(settings: Settings, ui: Ui | None = None) -> Report:
+    """Every node in the state, probed at once; changes nothing."""
+    ui = ui or Ui()
+    existing = probe_existing(settings, ui)
+    plan = cluster.plan(existing.probes, nat_ok=existing.mode == "mesh")
+    statuses = node_statuses(existing.nodes, existing.probes, existing.cluster_ips, existing.snaps)
+    return Report(
+        cluster=cluster_name(existing.project, existing.config, settings.env),
+        encryption=existing.mode,
+        nodes=statuses,
+        problems=existing.unusable + problems(plan),
+        warnings=warnings_for(statuses),
+        notices=versions.notices(existing.snaps, versions.pinned_channel(existing.project)),
+    )

@@ -1,0 +1,137 @@
+"""The act phase: remove stale members, join the orphans one at a time through the leader,
+then put Calico's cluster-wide setting for the encryption mode in place. A join that fails is
+that node's outcome; the next joins go on."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from mck import calico, cluster
+from mck.ansible import PLAYBOOKS, Ansible, PlayResult
+from mck.nodes import Node
+from mck.phases.context import Run
+from mck.phases.outcomes import raise_for_failures
+from mck.phases.probe import PROBE, PROBE_TASK, probes_from
+from mck.phases.removal import remove_stale
+
+JOIN_TOKEN_TTL = 300  # seconds a join token stays valid on the leader
+# A join ends with the joiner restarting every service: seconds it gets to be ready again (and
+# seen Ready by the leader) before the next join, and every node before the probe after joins.
+JOIN_READY_TIMEOUT = 300
+
+
+@dataclass
+class Acted:
+    probes: list[cluster.Probe]  # the last probe: after the joins and removals, if any
+    plan: cluster.ClusterPlan  # the plan of that probe
+    joined: list[str]
+    removed: list[str]  # stale member addresses removed
+
+
+def act(
+    run: Run,
+    nodes: list[Node],
+    probes: list[cluster.Probe],
+    configured: PlayResult,
+    *,
+    mode: str,
+    cluster_ips: Mapping[str, str],
+) -> Acted:
+    on_mesh = mode == "mesh"
+    plan = cluster.plan(probes, nat_ok=on_mesh)
+    run.ui.phase("act", "removals and joins")
+    removed = remove_stale(run.ansible, plan, run.ui)
+    joined = join(run, plan)
+    reads_calico = mode in calico.SETTINGS
+    read = calico.read_from(configured, mode)
+    if joined or removed:
+        # A join can change Calico's setting (the cluster agent re-applies Calico's manifest
+        # while it answers the join), so the setting is read again after the last change, in
+        # the same run as this probe: a cluster that still has it needs no run of its own.
+        # Nodes out of the run are not asked: their probes keep saying why they are out.
+        asked = run.outcomes.healthy(nodes)
+        after = run.ansible.playbook(
+            PROBE,
+            then=calico.READ if reads_calico else None,
+            capture={PROBE_TASK, *calico.READ_TASKS},
+            extravars={"mck_wait_ready": JOIN_READY_TIMEOUT, "mck_read_versions": False},
+            limit=",".join(n.name for n in asked) if len(asked) < len(nodes) else None,
+        )
+        before = {p.node.name: p for p in probes}
+        kept = {n.name for n in nodes} - {n.name for n in asked}
+        probes = [
+            before[p.node.name] if p.node.name in kept else p
+            for p in probes_from(after, nodes, cluster_ips)
+        ]
+        plan = cluster.plan(probes, nat_ok=on_mesh)
+        read = calico.read_from(after, mode)
+    if not calico.settled(read, plan):
+        if mode == "calico-wireguard":
+            _enable_calico_wireguard(run.ansible, plan, run)
+        if on_mesh:
+            _use_mesh_for_calico(run.ansible, plan, run)
+    elif read is not None:
+        run.ui.debug(f"Calico's setting for encryption {mode} is in place (read on {read.host})")
+    return Acted(probes, plan, joined, removed)
+
+
+def join(run: Run, plan: cluster.ClusterPlan) -> list[str]:
+    """Each orphan joins the leader, one at a time; returns the nodes that joined."""
+    ui = run.ui
+    if plan.leader is None or not plan.joins:
+        ui.say("no node to join")
+        return []
+    if plan.clusters:
+        ui.say(f"existing cluster found with candidate leader {plan.leader.name}")
+    else:
+        ui.say(f"no node has peers: bootstrapping the cluster on {plan.leader.name}")
+    joined = []
+    for step in plan.joins:
+        ui.say(f"orphan node {step.node.name} will join {step.leader.name} at {step.address}")
+        token = secrets.token_hex(16)  # 32 characters, microk8s' minimum for a chosen token
+        result = run.ansible.playbook(
+            PLAYBOOKS / "join.yml",
+            extravars={
+                "mck_leader": step.leader.name,
+                "mck_joiner": step.node.name,
+                "mck_join_address": step.address,
+                "mck_join_token": token,
+                "mck_join_ttl": JOIN_TOKEN_TTL,
+                "mck_join_wait": JOIN_READY_TIMEOUT,
+            },
+            secrets=[token],
+        )
+        if result.ok:
+            joined.append(step.node.name)
+            continue
+        failure = next(iter(result.failures), None)
+        where = f"on {failure.host}: {failure.task}: {failure.message}" if failure else ""
+        reason = where or f"ansible-runner {result.status}, rc {result.rc}"
+        run.outcomes.fail(step.node.name, "join_failed", f"joining {step.leader.name}: {reason}")
+        ui.error(f"{step.node.name} did not join {step.leader.name}: {reason}")
+    return joined
+
+
+def _enable_calico_wireguard(ansible: Ansible, plan: cluster.ClusterPlan, run: Run) -> None:
+    """Calico's WireGuard is cluster state (FelixConfiguration `default`): one member sets it."""
+    if plan.leader is None:
+        return  # no ready member to ask; the plan's problems already say why
+    run.ui.say(f"enabling Calico WireGuard encryption through {plan.leader.name}")
+    result = ansible.playbook(
+        PLAYBOOKS / "calico_wireguard.yml", extravars={"mck_leader": plan.leader.name}
+    )
+    raise_for_failures(result, "enabling Calico WireGuard")
+
+
+def _use_mesh_for_calico(ansible: Ansible, plan: cluster.ClusterPlan, run: Run) -> None:
+    """Calico's node address autodetection is cluster state (the calico-node DaemonSet's env):
+    one member points it at wg0, so pod traffic between nodes takes the mesh."""
+    if plan.leader is None:
+        return  # no ready member to ask; the plan's problems already say why
+    run.ui.say(f"making Calico use the mesh interface (wg0) through {plan.leader.name}")
+    result = ansible.playbook(
+        PLAYBOOKS / "calico_interface.yml", extravars={"mck_leader": plan.leader.name}
+    )
+    raise_for_failures(result, "making Calico use the mesh interface")

@@ -1,0 +1,73 @@
+"""Taking members out of the cluster: the scale-down's leaving nodes before their VMs go, and
+stale members (no node in the state owns them) after the probe. One at a time, through a member
+that stays; a failure stops the run, since the apply or the joins after it would build on it."""
+
+from __future__ import annotations
+
+from mck import cluster, scaledown
+from mck.ansible import PLAYBOOKS, Ansible
+from mck.phases.outcomes import raise_for_failures
+from mck.report import Ui
+
+DRAIN_TIMEOUT = 120  # seconds `kubectl drain` may take to evict a leaving node's pods
+REMOVE_TASKS = ("Drain the leaving node", "Leave the cluster", "Remove the node")
+
+
+def remove_leaving(ansible: Ansible, sd: scaledown.ScaleDown, ui: Ui) -> None:
+    """One leaving node at a time: drain, leave, remove-node (or remove-node --force)."""
+    assert sd.via is not None  # plan_scale_down refuses removals without one
+    for r in sd.removals:
+        how = "drain, leave, remove-node" if r.graceful else "remove-node --force (it cannot leave)"
+        ui.say(f"removing {r.node.name} ({r.address}) through {sd.via.name}: {how}")
+        _remove(
+            ansible,
+            sd.via.name,
+            r.node.name if r.graceful else sd.via.name,
+            r.address,
+            graceful=r.graceful,
+            what=f"removing {r.node.name} from the cluster",
+            ui=ui,
+        )
+
+
+def remove_stale(ansible: Ansible, plan: cluster.ClusterPlan, ui: Ui) -> list[str]:
+    """Members no node in the state owns (VM gone, removed by hand): dropped from the datastore
+    through the leader, since nobody is left to `leave`."""
+    if plan.leader is None or not plan.stale or len(plan.clusters) != 1:
+        return []
+    for address in plan.stale:
+        ui.say(f"stale member {address} belongs to no node: removing it through {plan.leader.name}")
+        _remove(
+            ansible,
+            plan.leader.name,
+            plan.leader.name,
+            address,
+            graceful=False,
+            what=f"removing stale member {address}",
+            ui=ui,
+        )
+    return list(plan.stale)
+
+
+def _remove(
+    ansible: Ansible, via: str, leaving: str, address: str, *, graceful: bool, what: str, ui: Ui
+) -> None:
+    result = ansible.playbook(
+        PLAYBOOKS / "remove_node.yml",
+        capture=REMOVE_TASKS,
+        extravars={
+            "mck_via": via,
+            "mck_leaving": leaving,
+            "mck_remove_address": address,
+            "mck_graceful": graceful,
+            "mck_drain_timeout": DRAIN_TIMEOUT,
+        },
+    )
+    # What microk8s and kubectl said, in the order they ran (`node/<name> drained`, …).
+    for task in REMOVE_TASKS:
+        for host in (via, leaving):
+            res = result.captured.get(host, {}).pop(task, None)
+            for line in str((res or {}).get("stdout", "")).splitlines():
+                if line.strip():
+                    ui.say(line)
+    raise_for_failures(result, what)
