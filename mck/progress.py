@@ -8,6 +8,8 @@ finished task is one plain line naming the nodes it changed or failed on. ansibl
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,6 +32,12 @@ class PlayProgress:
     ui: Ui
     # Whole lines for finished tasks; `mck status` only wants the live line, its output is data.
     task_lines: bool = True
+    # A task still running after this many seconds is a wait (microk8s' readiness, a boot, a
+    # join): from then on each node that finishes it gets a line of its own, naming the nodes
+    # still waited on, so that a wait shows progress even without a terminal's live line.
+    slow: float = 20.0
+    clock: Callable[[], float] = time.monotonic
+    _started: float = field(default=0.0, init=False)
     _task: str = field(default="", init=False)
     _working: list[str] = field(default_factory=list, init=False)
     _outcomes: dict[str, str] = field(default_factory=dict, init=False)  # host → outcome
@@ -42,6 +50,7 @@ class PlayProgress:
             self._finish_task()
             role = data.get("role")
             self._task = f"{role} : {data.get('task', '')}" if role else str(data.get("task", ""))
+            self._started = self.clock()
         elif kind == "runner_on_start" and host:
             if host not in self._working:
                 self._working.append(host)
@@ -54,6 +63,7 @@ class PlayProgress:
             self._outcomes[host] = outcome
             if host in self._working:
                 self._working.remove(host)
+            self._slow_line(host, outcome)
         elif kind in ("playbook_on_play_start", "playbook_on_stats"):
             self._finish_task()
             return
@@ -62,6 +72,13 @@ class PlayProgress:
         if self._task:
             nodes = ", ".join(self._working) or "…"
             self.ui.status(f"{self._prefix()}{self._task} · {nodes}")
+
+    def _slow_line(self, host: str, outcome: str) -> None:
+        waited = self.clock() - self._started
+        if not self.task_lines or not self._task or waited < self.slow:
+            return
+        still = f"; still waiting on {', '.join(self._working)}" if self._working else ""
+        self.ui.say(f"  {self._prefix()}{self._task}: {host} {outcome} after {waited:.0f} s{still}")
 
     def _prefix(self) -> str:
         phase = self.ui.current_phase

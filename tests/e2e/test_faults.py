@@ -64,31 +64,31 @@ def _mck_killing(project: Project, victim: str, when: str) -> Run:
 
 
 def test_a_vm_killed_during_configure_is_named_and_the_others_converge(make_project: Any) -> None:
-    project: Project = make_project(digitalocean=3)
+    project: Project = make_project(digitalocean=3, linode=0)
     # The first task line of configure: the VM dies with the site playbook under way.
     run = _mck_killing(project, D2, "  [configure] ")
     assert run.rc == 3, run.explain()
     assert re.search(rf"^error: {D2}: unreachable: ", run.stderr, re.M), run.stderr
     table = run.stderr[run.stderr.index("==> report") :]
     for node in (D0, D1):
-        assert re.search(rf"^{node} .* ready", table, re.M), table
+        assert re.search(rf"^{node} .* voter +yes ", table, re.M), table
     assert len(_members(project, D0)) == 2, run.stderr
     assert re.search(r"^error: the cluster is not converged: 1 problem\(s\)", run.stderr, re.M)
 
     # The dead VM's count goes: the next run removes it and completes.
-    project.set_counts(digitalocean=2)
+    project.set_counts(digitalocean=2, linode=0)
     again = project.mck()
     assert again.rc == 0, again.explain()
     assert project.mck("status").rc == 0
 
 
 def test_a_node_that_stays_not_ready_is_named_after_the_bounded_wait(make_project: Any) -> None:
-    project: Project = make_project(digitalocean=1)
+    project: Project = make_project(digitalocean=1, linode=0)
     assert (first := project.mck()).rc == 0, first.explain()
     # Its services stop (as `snap stop microk8s` does): `status --wait-ready` never sees it ready.
     assert project.lab.host(D0).run(["snap", "stop", "microk8s"]).stdout == "Stopped.\n"
 
-    project.set_counts(digitalocean=3)
+    project.set_counts(digitalocean=3, linode=0)
     started = time.monotonic()
     run = project.mck("--ready-timeout", "20")
     elapsed = time.monotonic() - started
@@ -103,7 +103,7 @@ def test_a_node_that_stays_not_ready_is_named_after_the_bounded_wait(make_projec
 
 
 def test_a_hand_edited_inventory_does_not_pick_the_node_acted_on(make_project: Any) -> None:
-    project: Project = make_project(digitalocean=3)
+    project: Project = make_project(digitalocean=3, linode=0)
     assert (first := project.mck()).rc == 0, first.explain()
     ips = {h.name: h.public_ip for h in project.lab.hosts() if h.name in (D0, D1, D2)}
     d1_mesh = mesh.previous_from_inventory(project.inventory())[D1]
@@ -124,7 +124,7 @@ def test_a_hand_edited_inventory_does_not_pick_the_node_acted_on(make_project: A
     assert after[D1] - before[D1] == after[D0] - before[D0], (before, after)
 
     # Scale down to two: D2 leaves, D1 stays in the cluster.
-    project.set_counts(digitalocean=2)
+    project.set_counts(digitalocean=2, linode=0)
     run = project.mck()
     assert run.rc == 0, run.explain()
     assert f"removing {D2} " in run.stderr, run.stderr

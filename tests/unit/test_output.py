@@ -204,3 +204,30 @@ def test_status_progress_is_only_the_live_line() -> None:
     for event in _events(*RUN):
         progress(event)
     assert stream.getvalue() == ""
+
+
+def test_a_long_wait_names_each_node_as_it_finishes_and_those_still_waited_on() -> None:
+    stream = io.StringIO()
+    ui = Ui(stream)
+    ui.phase("configure")
+    now = [0.0]
+    progress = PlayProgress(ui, clock=lambda: now[0])
+    wait = "microk8s : Wait until microk8s is ready"
+    events = _events(
+        ("playbook_on_task_start", "", {"task": wait.split(" : ")[1], "role": "microk8s"}),
+        ("runner_on_start", "n1", {}),
+        ("runner_on_start", "n2", {}),
+        ("runner_on_start", "n3", {}),
+    )
+    for event in events:
+        progress(event)
+    now[0] = 5.0  # a quick node is no news
+    progress(_events(("runner_on_ok", "n1", {"res": {}}))[0])
+    now[0] = 41.0
+    progress(_events(("runner_on_ok", "n2", {"res": {}}))[0])
+    now[0] = 90.0
+    progress(_events(("runner_on_failed", "n3", {"res": {}}))[0])
+    assert stream.getvalue().splitlines()[1:] == [
+        f"  [configure] {wait}: n2 ok after 41 s; still waiting on n3",
+        f"  [configure] {wait}: n3 failed after 90 s",
+    ]
