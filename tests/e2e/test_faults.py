@@ -26,7 +26,17 @@ from tests.e2e.harness import MCK_TIMEOUT, Project, Run
 
 pytestmark = pytest.mark.lab
 
-D0, D1, D2 = "mck-k8s-do-0", "mck-k8s-do-1", "mck-k8s-do-2"
+
+def _project(make_project: Any, name: str, nodes: int) -> tuple[Project, list[str]]:
+    """A project of `nodes` DigitalOcean nodes, in a cluster of its own name: the scenarios
+    share the lab's cloud account, where two clusters' VMs may not share names."""
+    project: Project = make_project()
+    project.set_counts({"cluster_name": f'"{name}"'}, digitalocean=nodes, linode=0)
+    return project, [f"{name}-do-{i}" for i in range(3)]
+
+
+def _scale(project: Project, name: str, nodes: int) -> None:
+    project.set_counts({"cluster_name": f'"{name}"'}, digitalocean=nodes, linode=0)
 
 
 def _members(project: Project, node: str) -> list[str]:
@@ -64,31 +74,31 @@ def _mck_killing(project: Project, victim: str, when: str) -> Run:
 
 
 def test_a_vm_killed_during_configure_is_named_and_the_others_converge(make_project: Any) -> None:
-    project: Project = make_project(digitalocean=3, linode=0)
+    project, (D0, D1, D2) = _project(make_project, "fa", 3)
     # The first task line of configure: the VM dies with the site playbook under way.
     run = _mck_killing(project, D2, "  [configure] ")
     assert run.rc == 3, run.explain()
     assert re.search(rf"^error: {D2}: unreachable: ", run.stderr, re.M), run.stderr
     table = run.stderr[run.stderr.index("==> report") :]
     for node in (D0, D1):
-        assert re.search(rf"^{node} .* voter +yes ", table, re.M), table
+        assert re.search(rf"^{node} +digitalocean .* (voter|spare) +yes ", table, re.M), table
     assert len(_members(project, D0)) == 2, run.stderr
     assert re.search(r"^error: the cluster is not converged: 1 problem\(s\)", run.stderr, re.M)
 
     # The dead VM's count goes: the next run removes it and completes.
-    project.set_counts(digitalocean=2, linode=0)
+    _scale(project, "fa", 2)
     again = project.mck()
     assert again.rc == 0, again.explain()
     assert project.mck("status").rc == 0
 
 
 def test_a_node_that_stays_not_ready_is_named_after_the_bounded_wait(make_project: Any) -> None:
-    project: Project = make_project(digitalocean=1, linode=0)
+    project, (D0, D1, D2) = _project(make_project, "fb", 1)
     assert (first := project.mck()).rc == 0, first.explain()
     # Its services stop (as `snap stop microk8s` does): `status --wait-ready` never sees it ready.
     assert project.lab.host(D0).run(["snap", "stop", "microk8s"]).stdout == "Stopped.\n"
 
-    project.set_counts(digitalocean=3, linode=0)
+    _scale(project, "fb", 3)
     started = time.monotonic()
     run = project.mck("--ready-timeout", "20")
     elapsed = time.monotonic() - started
@@ -103,7 +113,7 @@ def test_a_node_that_stays_not_ready_is_named_after_the_bounded_wait(make_projec
 
 
 def test_a_hand_edited_inventory_does_not_pick_the_node_acted_on(make_project: Any) -> None:
-    project: Project = make_project(digitalocean=3, linode=0)
+    project, (D0, D1, D2) = _project(make_project, "fc", 3)
     assert (first := project.mck()).rc == 0, first.explain()
     ips = {h.name: h.public_ip for h in project.lab.hosts() if h.name in (D0, D1, D2)}
     d1_mesh = mesh.previous_from_inventory(project.inventory())[D1]
@@ -124,7 +134,7 @@ def test_a_hand_edited_inventory_does_not_pick_the_node_acted_on(make_project: A
     assert after[D1] - before[D1] == after[D0] - before[D0], (before, after)
 
     # Scale down to two: D2 leaves, D1 stays in the cluster.
-    project.set_counts(digitalocean=2, linode=0)
+    _scale(project, "fc", 2)
     run = project.mck()
     assert run.rc == 0, run.explain()
     assert f"removing {D2} " in run.stderr, run.stderr
