@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Literal, Protocol, TypeVar
+from typing import Any, Literal, Protocol, TypeVar
 
+from mck import cluster
 from mck.ansible import PlayResult
 from mck.errors import MckError
 
@@ -86,10 +87,11 @@ def from_play(
         if stats is not None and stats.unreachable:
             outcomes[name] = NodeOutcome(name, "unreachable", message or "no SSH answer")
         elif name in failures and tasks[name] == last_task:
+            said = _status_message(result.captured.get(name, {}).get(last_task or "")) or message
             outcomes[name] = NodeOutcome(
                 name,
                 "not_ready",
-                f"not ready within {ready_timeout} s ({message}): `microk8s inspect` on it says "
+                f"not ready within {ready_timeout} s ({said}); `microk8s inspect` on it says "
                 "why; give it longer with --ready-timeout",
             )
         elif name in failures:
@@ -104,6 +106,13 @@ def from_play(
         else:
             outcomes[name] = NodeOutcome(name)
     return outcomes
+
+
+def _status_message(res: dict[str, Any] | None) -> str | None:
+    """What the readiness wait's `microk8s status` said about a node that did not get ready."""
+    if not res:
+        return None
+    return cluster.parse_status(str(res.get("stdout", "")), int(res.get("rc", 1))).message
 
 
 def raise_for_failures(result: PlayResult, what: str) -> None:

@@ -28,6 +28,11 @@ READY_YAML = (
     "    - address: {ip}:19001\n      role: voter\naddons:\n"
 )
 
+NOT_READY_YAML = (
+    "microk8s:\n  running: False\nhigh-availability:\n  enabled: True\n  nodes:\n"
+    "  message: microk8s is not running. Use microk8s inspect for a deeper inspection.\n"
+)
+
 
 def _node(name: str) -> Node:
     i = int(name[-1])
@@ -57,7 +62,7 @@ def _play(
         result.hosts[name] = HostStats(ok=3, failed=1)
         result.failures.append(Failure(name, task, message))
         if task == READY_TASK:
-            result.captured[name] = {READY_TASK: {"rc": 1, "stdout": "microk8s is not running"}}
+            result.captured[name] = {READY_TASK: {"rc": 1, "stdout": NOT_READY_YAML}}
     return result
 
 
@@ -65,7 +70,7 @@ def test_each_host_of_the_site_playbook_gets_its_own_outcome() -> None:
     result = _play(
         ok=(A,),
         unreachable=(B,),
-        failed={C: (READY_TASK, "microk8s is not running")},
+        failed={C: (READY_TASK, "microk8s:")},
     )
     result.hosts["d"] = HostStats(ok=2, failed=1)
     result.failures.append(Failure("d", "mesh : Install wireguard-tools", "No package found"))
@@ -74,7 +79,11 @@ def test_each_host_of_the_site_playbook_gets_its_own_outcome() -> None:
     assert outcomes[A] == NodeOutcome(A)
     assert outcomes[B] == NodeOutcome(B, "unreachable", "ssh: No route to host")
     assert outcomes[C].kind == "not_ready"
-    assert outcomes[C].reason.startswith("not ready within 30 s (microk8s is not running)")
+    # What microk8s said, not the first line of its YAML.
+    assert outcomes[C].reason.startswith(
+        "not ready within 30 s (microk8s is not running. Use microk8s inspect for a deeper "
+        "inspection.); `microk8s inspect` on it says why"
+    )
     assert outcomes["d"] == NodeOutcome(
         "d", "task_failed", "mesh : Install wireguard-tools: No package found"
     )
