@@ -53,6 +53,8 @@ def converge(settings: Settings, ui: Ui) -> Outcome:
     config = preflight(project, settings.env)
     mode = str(variable(project, config, settings.env, "encryption") or encryption.DEFAULT)
     name = cluster_name(project, config, settings.env)
+    public_api = flag(variable(project, config, settings.env, "public_api"))
+    ssh_key_file = ssh_public_key_file(project, config, settings.env)
     previous_inventory = read_text(project / "inventory")
     run = Run.start(settings, ui)
     run.make_state_dir()
@@ -80,8 +82,8 @@ def converge(settings: Settings, ui: Ui) -> Outcome:
         previous_inventory,
         name=name,
         encryption=mode,
-        public_api=flag(variable(project, config, settings.env, "public_api")),
-        ssh_public_key_file=ssh_public_key_file(project, config, settings.env),
+        public_api=public_api,
+        ssh_public_key_file=ssh_key_file,
     )
 
     # boot → configure: nodes that fail are recorded and left out from here on.

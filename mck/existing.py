@@ -58,7 +58,8 @@ def probe_existing(settings: Settings, ui: Ui) -> Existing:
     mode = previous_setting(inventory, "mck_encryption") or encryption.DEFAULT
     cluster_ips = mesh.previous_from_inventory(inventory) if mode == "mesh" else {}
     name = cluster_name(project, config, settings.env)
-    path = state_inventory(project, run.make_state_dir(), nodes, inventory, name=name)
+    run.state_dir.mkdir(exist_ok=True)  # a converge made it; someone may have removed it since
+    path = state_inventory(project, run.state_dir, nodes, inventory, name=name)
     ansible = run.ansible.using(path)
     probes, snaps = probe_with_versions(ansible, nodes, cluster_ips)
     return Existing(

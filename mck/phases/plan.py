@@ -104,7 +104,7 @@ def preview_cluster(
             "converge; members whose VMs go are removed as stale members afterwards",
         )
     elif nodes:
-        path = state_inventory(run.project, run.make_state_dir(), nodes, inventory, name=name)
+        path = state_inventory(run.project, run.state_dir, nodes, inventory, name=name)
         ansible = run.ansible.using(path)
         cluster_ips = mesh.previous_from_inventory(inventory) if on_mesh else {}
         probes, snaps = probe_with_versions(ansible, nodes, cluster_ips)
