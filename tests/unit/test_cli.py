@@ -63,3 +63,10 @@ def test_plan_on_bad_input_is_one_line_exit_2_and_writes_nothing(tmp_path: Path)
     assert result.exit_code == 2
     assert result.output.strip().splitlines()[-1].startswith("error: ")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_ready_timeout_is_an_option_with_an_env_var_and_must_be_positive(tmp_path: Path) -> None:
+    refused = CliRunner().invoke(main, ["-C", str(tmp_path), "--ready-timeout", "0"])
+    assert refused.exit_code == 2 and "--ready-timeout" in refused.output
+    from_env = CliRunner().invoke(main, ["-C", str(tmp_path)], env={"MCK_READY_TIMEOUT": "x"})
+    assert from_env.exit_code == 2 and "'x' is not a valid integer" in from_env.output
