@@ -49,6 +49,12 @@ from mck.report import Ui
     metavar="SECONDS",
     help="How long new VMs get, all at once, to answer SSH and finish cloud-init.",
 )
+@click.option(
+    "--force-drain",
+    is_flag=True,
+    help="When scaling down, pass --force to kubectl drain: pods no controller would recreate "
+    "are deleted with the node (they are lost).",
+)
 @click.option("--destroy", "do_destroy", is_flag=True, help="Tear everything down.")
 @click.option("-y", "--yes", is_flag=True, help="Do not ask for confirmation (for scripts).")
 @click.option("-v", "--verbose", count=True, help="More ansible output (-v, -vv, …).")
@@ -59,6 +65,7 @@ def main(
     project: Path,
     encryption: str | None,
     boot_timeout: int,
+    force_drain: bool,
     do_destroy: bool,
     yes: bool,
     verbose: int,
@@ -76,7 +83,13 @@ def main(
     if encryption:
         # Through tofu's own variable, so the HCL (and its validation) sees the same choice.
         env["TF_VAR_encryption"] = encryption
-    settings = Settings(project=project, env=env, verbosity=verbose, boot_timeout=boot_timeout)
+    settings = Settings(
+        project=project,
+        env=env,
+        verbosity=verbose,
+        boot_timeout=boot_timeout,
+        force_drain=force_drain,
+    )
     ui = _ui(project, "destroy" if do_destroy else "converge", env)
     if do_destroy:
         _confirm_destroy(project, yes, ui)

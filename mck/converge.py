@@ -22,6 +22,7 @@ from mck import (
     boot,
     calico,
     cluster,
+    drain,
     encryption,
     hcl_cache,
     known_hosts,
@@ -93,6 +94,7 @@ class Settings:
     env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
     verbosity: int = 0
     boot_timeout: int = boot.DEFAULT_TIMEOUT  # seconds new VMs get to answer SSH + cloud-init
+    force_drain: bool = False  # kubectl drain --force: pods without a controller go with the node
 
 
 @dataclass
@@ -185,7 +187,7 @@ def converge(settings: Settings, ui: Ui) -> Outcome:
         if shown and shown.scale_down.removals:
             names = ", ".join(r.node.name for r in shown.scale_down.removals)
             ui.phase("scale-down", f"removing {names} from the cluster")
-            _remove_leaving(ansible, shown.scale_down, ui)
+            _remove_leaving(ansible, shown.scale_down, ui, force=settings.force_drain)
 
         # provision: apply exactly the plan that was shown. A plan whose only news is drift is
         # applied too: that saves the refreshed state, as `tofu apply` would, so the next run
@@ -568,8 +570,9 @@ def _preview(
     return preview.build(changes, planned, now, sd, nat_ok=mode == "mesh", warnings=warnings)
 
 
-def _remove_leaving(ansible: Ansible, sd: scaledown.ScaleDown, ui: Ui) -> None:
-    """One leaving node at a time: drain, leave, remove-node (or remove-node --force)."""
+def _remove_leaving(ansible: Ansible, sd: scaledown.ScaleDown, ui: Ui, *, force: bool) -> None:
+    """One leaving node at a time: drain, leave, remove-node (or remove-node --force). A drain
+    kubectl refuses stops the scale-down here, before the apply destroys any VM."""
     assert sd.via is not None  # plan_scale_down refuses removals without one
     for r in sd.removals:
         how = "drain, leave, remove-node" if r.graceful else "remove-node --force (it cannot leave)"
@@ -582,6 +585,7 @@ def _remove_leaving(ansible: Ansible, sd: scaledown.ScaleDown, ui: Ui) -> None:
             graceful=r.graceful,
             what=f"removing {r.node.name} from the cluster",
             ui=ui,
+            force=force,
         )
 
 
@@ -605,22 +609,34 @@ def _remove_stale(ansible: Ansible, plan: cluster.ClusterPlan, ui: Ui) -> list[s
 
 
 REMOVE_TASKS = ("Drain the leaving node", "Leave the cluster", "Remove the node")
+# remove_node.yml's rescue after a failed drain: the uncordon and what names a blocking budget.
+DRAIN_RESCUE = ("Uncordon the node the drain left cordoned", *drain.READ_TASKS)
 
 
 def _remove(
-    ansible: Ansible, via: str, leaving: str, address: str, *, graceful: bool, what: str, ui: Ui
+    ansible: Ansible,
+    via: str,
+    leaving: str,
+    address: str,
+    *,
+    graceful: bool,
+    what: str,
+    ui: Ui,
+    force: bool = False,
 ) -> None:
     result = ansible.playbook(
         PLAYBOOKS / "remove_node.yml",
-        capture=REMOVE_TASKS,
+        capture=(*REMOVE_TASKS, *DRAIN_RESCUE),
         extravars={
             "mck_via": via,
             "mck_leaving": leaving,
             "mck_remove_address": address,
             "mck_graceful": graceful,
             "mck_drain_timeout": DRAIN_TIMEOUT,
+            "mck_drain_force": force,
         },
     )
+    refused = drain.refusal_from(result.captured.get(via, {}), leaving, timeout=DRAIN_TIMEOUT)
     # What microk8s and kubectl said, in the order they ran (`node/<name> drained`, …).
     for task in REMOVE_TASKS:
         for host in (via, leaving):
@@ -628,6 +644,8 @@ def _remove(
             for line in str((res or {}).get("stdout", "")).splitlines():
                 if line.strip():
                     ui.say(line)
+    if refused:
+        raise UsageError(refused)
     _raise_for_failures(result, what)
 
 
