@@ -274,9 +274,8 @@ def _change(
         try:
             new, found = felix.patched(current, body)
         except felix.Invalid as err:
-            raise ApiError(
-                422, "Invalid", f'{res.kind}.{res.group} "{name}" is invalid: {err}'
-            ) from err
+            field, _, detail = str(err).partition(": ")
+            raise api_meta.invalid(res, name, [(field, detail)]) from err
         warnings += found
         new = {**new, "metadata": current["metadata"]}
     else:

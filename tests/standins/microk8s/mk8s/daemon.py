@@ -93,7 +93,8 @@ class Daemon:
                 paths.certs("server.key"),
             )
         )
-        self._serve_api()
+        # kube-apiserver listens only once it has started: kubectl is refused until then.
+        threading.Thread(target=self._serve_api_when_warm, daemon=True).start()
         for port in PLAIN_PORTS:
             self._listen_plain(port)
         # The local socket answering is how the CLI knows the daemon is up. Real `microk8s start`
@@ -110,6 +111,11 @@ class Daemon:
         self.stop_dqlite()
         paths.daemon_socket().unlink(missing_ok=True)
         paths.daemon_pidfile().unlink(missing_ok=True)
+
+    def _serve_api_when_warm(self) -> None:
+        if self.stopping.wait(max(0.0, self.warm_until - time.monotonic())):
+            return
+        self._serve_api()
 
     def _serve_api(self) -> None:
         try:
