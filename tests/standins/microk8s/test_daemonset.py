@@ -30,25 +30,6 @@ def test_microk8s_ships_first_found_autodetection() -> None:
     assert daemonset.env_value(OBJ, "install-cni", METHOD) is None
 
 
-def test_set_env_on_one_container_replaces_in_place_and_rolls() -> None:
-    new = daemonset.with_env(OBJ, "calico-node", {METHOD: "interface=wg0"})
-    assert daemonset.env_value(new, "calico-node", METHOD) == "interface=wg0"
-    names = [v["name"] for v in new["spec"]["template"]["spec"]["containers"][0]["env"]]
-    assert names == [v["name"] for v in daemonset.DEFAULT_ENV]  # replaced, not appended
-    assert (new["metadata"]["resourceVersion"], new["metadata"]["generation"]) == ("2", 2)
-    init = new["spec"]["template"]["spec"]["initContainers"]
-    assert all("env" not in c for c in init)  # -c calico-node leaves init containers alone
-    assert daemonset.with_env(new, "calico-node", {METHOD: "interface=wg0"}) is new
-    assert daemonset.env_value(OBJ, "calico-node", METHOD) == "first-found"  # input untouched
-
-
-def test_set_env_default_selector_reaches_init_containers_too() -> None:
-    new = daemonset.with_env(OBJ, "*", {"X": "1"})
-    pod = new["spec"]["template"]["spec"]
-    assert all({"name": "X", "value": "1"} in c["env"] for c in pod["initContainers"])
-    assert daemonset.matches(OBJ, "calico-*") and not daemonset.matches(OBJ, "other")
-
-
 def test_every_member_derives_the_same_default_object() -> None:
     cluster = {"cluster_id": "abc", "nodes": [{"created": 5.0}, {"created": 3.0}]}
     assert daemonset.current(cluster) == daemonset.current(json.loads(json.dumps(cluster)))

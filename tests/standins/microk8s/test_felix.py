@@ -71,35 +71,6 @@ def test_schema_violations_are_invalid(patch: object, message: str) -> None:
         felix.patched(OBJ, patch)
 
 
-def test_jsonpath_prints_fields_like_kubectl() -> None:
-    new, _ = felix.patched(OBJ, {"spec": {"wireguardEnabled": True}})
-    assert felix.jsonpath(new, "{.spec.wireguardEnabled}") == "true"
-    assert felix.jsonpath(OBJ, "{.spec.wireguardEnabled}") == ""  # missing: nothing
-    assert felix.jsonpath(OBJ, "x={.metadata.name}\n") == "x=default\n"
-    assert felix.jsonpath(OBJ, "{.metadata.generation}") == "1"
-    assert json.loads(felix.jsonpath(OBJ, "{.spec}")) == felix.DEFAULT_SPEC
-    with pytest.raises(ValueError, match="does not implement"):
-        felix.jsonpath(OBJ, "{.items[*].metadata.name}")
-
-
-def test_yaml_is_sorted_and_quotes_only_what_yaml_needs() -> None:
-    assert felix.to_yaml(OBJ) == (
-        "apiVersion: crd.projectcalico.org/v1\n"
-        "kind: FelixConfiguration\n"
-        "metadata:\n"
-        '  creationTimestamp: "1970-01-01T00:00:00Z"\n'
-        "  generation: 1\n"
-        "  name: default\n"
-        '  resourceVersion: "1"\n'
-        "  uid: 3f1e9d36-1b4b-5bb6-9a4e-000000000000\n"
-        "spec:\n"
-        '  bpfLogLevel: ""\n'
-        "  floatingIPs: Disabled\n"
-        "  logSeverityScreen: Info\n"
-        "  reportingInterval: 0s"
-    )
-
-
 def test_every_member_derives_the_same_default_object() -> None:
     cluster = {"cluster_id": "abc", "nodes": [{"created": 5.0}, {"created": 3.0}]}
     assert felix.current(cluster) == felix.current(json.loads(json.dumps(cluster)))
