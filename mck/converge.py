@@ -574,6 +574,9 @@ def _remove_leaving(ansible: Ansible, sd: scaledown.ScaleDown, ui: Ui, *, force:
     """One leaving node at a time: drain, leave, remove-node (or remove-node --force). A drain
     kubectl refuses stops the scale-down here, before the apply destroys any VM."""
     assert sd.via is not None  # plan_scale_down refuses removals without one
+    graceful = [r.node.name for r in sd.removals if r.graceful]
+    if graceful:
+        _check_drains(ansible, sd.via.name, graceful, ui, force=force)
     for r in sd.removals:
         how = "drain, leave, remove-node" if r.graceful else "remove-node --force (it cannot leave)"
         ui.say(f"removing {r.node.name} ({r.address}) through {sd.via.name}: {how}")
@@ -586,6 +589,26 @@ def _remove_leaving(ansible: Ansible, sd: scaledown.ScaleDown, ui: Ui, *, force:
             what=f"removing {r.node.name} from the cluster",
             ui=ui,
             force=force,
+        )
+
+
+def _check_drains(ansible: Ansible, via: str, nodes: list[str], ui: Ui, *, force: bool) -> None:
+    """Every leaving node kubectl would refuse to drain, named before any of them is touched."""
+    ui.say(f"checking through {via} that kubectl would drain {', '.join(nodes)} (a dry run)")
+    result = ansible.playbook(
+        PLAYBOOKS / "drain_check.yml",
+        capture={drain.CHECK_TASK},
+        extravars={"mck_via": via, "mck_leaving_nodes": nodes, "mck_drain_force": force},
+    )
+    _raise_for_failures(result, "checking the drains")
+    res = result.captured.get(via, {}).get(drain.CHECK_TASK, {})
+    refused = drain.refused_nodes(f"{res.get('stdout', '')}\n{res.get('stderr', '')}")
+    if refused:
+        raise UsageError(
+            "\n".join(
+                drain.message(node, r, [], left=f"{node} was not cordoned", timeout=DRAIN_TIMEOUT)
+                for node, r in refused.items()
+            )
         )
 
 

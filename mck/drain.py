@@ -40,6 +40,7 @@ _REASONS = {
 }
 # remove_node.yml: the drain, and its rescue's reads of what can name a blocking budget.
 DRAIN_TASK = "Drain the leaving node"
+CHECK_TASK = "Check that kubectl would drain the leaving nodes"  # drain_check.yml
 UNCORDON_TASK = "Uncordon the node the drain left cordoned"
 BUDGETS_TASK = "Read the disruption budgets"
 PODS_TASK = "Read the pods on the leaving node"
@@ -49,6 +50,9 @@ BUDGET_MESSAGE = "Cannot evict pod as it would violate the pod's disruption budg
 _POD = r"[a-z0-9][a-z0-9.-]*/[a-z0-9][a-z0-9.-]*"
 _CANNOT_DELETE = re.compile(rf"cannot delete (.+?): ({_POD}(?:, {_POD})*)")
 _EVICTION = re.compile(r'error when evicting pods/"([^"]+)" -n "([^"]+)"(?: \([^)]*\))?: (.*)')
+_UNABLE = re.compile(
+    r'^error: unable to drain node "([^"]+)" due to error: (.*), continuing command'
+)
 _TERMINATING = re.compile(r'error when waiting for pod "([^"]+)" in namespace "([^"]+)"')
 
 
@@ -81,8 +85,25 @@ def refusal_from(tasks: dict[str, dict[str, Any]], node: str, *, timeout: int) -
         str(tasks.get(PODS_TASK, {}).get("stdout", "")),
         refusal.budget_blocked,
     )
-    uncordoned = tasks.get(UNCORDON_TASK, {}).get("rc") == 0
-    return message(node, refusal, budgets, uncordoned=uncordoned, timeout=timeout)
+    left = (
+        f"{node} is schedulable again"
+        if tasks.get(UNCORDON_TASK, {}).get("rc") == 0
+        else f"{node} may still be cordoned (`microk8s kubectl uncordon {node}`)"
+    )
+    return message(node, refusal, budgets, left=left, timeout=timeout)
+
+
+def refused_nodes(output: str) -> dict[str, Refusal]:
+    """`kubectl drain A B --dry-run=client` (drain_check.yml) → the nodes it would not empty. A
+    client dry run cordons nothing and evicts nothing, but runs every filter, and RunDrain
+    reports each node it gives up on in a line of its own, which names it."""
+    found = {}
+    for line in output.splitlines():
+        unable = _UNABLE.match(line.strip())
+        refusal = parse(unable.group(2)) if unable else None
+        if unable and refusal:
+            found[unable.group(1)] = refusal
+    return found
 
 
 def parse(output: str) -> Refusal | None:
@@ -137,9 +158,7 @@ def blocking_budgets(pdbs_json: str, pods_json: str, blocked: tuple[str, ...]) -
     return found
 
 
-def message(
-    node: str, refusal: Refusal, budgets: list[str], *, uncordoned: bool, timeout: int
-) -> str:
+def message(node: str, refusal: Refusal, budgets: list[str], *, left: str, timeout: int) -> str:
     """One line: the node, the blocking pods and budgets, what state it is left in, what to do."""
     parts = [
         f"{', '.join(pods)} ({_REASONS.get(reason, reason)})"
@@ -157,11 +176,6 @@ def message(
     stuck = [p for p in refusal.timed_out if p not in refusal.budget_blocked]
     if stuck:
         parts.append(f"{', '.join(stuck)} (not gone within {timeout} s)")
-    left = (
-        f"{node} is schedulable again"
-        if uncordoned
-        else f"{node} may still be cordoned (`microk8s kubectl uncordon {node}`)"
-    )
     advice = []
     if refusal.refused:
         advice.append(

@@ -20,10 +20,12 @@ DEMO = REPO / "scripts" / "demo"
 DEMO_TIMEOUT = 1800  # the whole demo at MCK_LAB_TIME_SCALE=0.2 takes a few minutes
 
 
-def _env(tmp_path: Path) -> dict[str, str]:
+def _env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    # A short directory: ssh's ControlPath, under the project the demo makes there, must stay
+    # below 108 bytes (sun_path).
     return {
         **os.environ,
-        "TMPDIR": str(tmp_path),
+        "TMPDIR": str(tmp_path_factory.mktemp("demo")),
         "MCK_LAB_TIME_SCALE": os.environ.get("MCK_LAB_TIME_SCALE", "0.2"),
     }
 
@@ -44,10 +46,12 @@ def _lab(output: str) -> tuple[str, str]:
     return lab.group(1), workdir.group(1)
 
 
-def test_the_demo_runs_every_step_and_leaves_nothing_behind(tmp_path: Path) -> None:
+def test_the_demo_runs_every_step_and_leaves_nothing_behind(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
     proc = subprocess.run(
         ["bash", str(DEMO)],
-        env=_env(tmp_path),
+        env=_env(tmp_path_factory),
         capture_output=True,
         text=True,
         timeout=DEMO_TIMEOUT,
@@ -73,11 +77,11 @@ def test_the_demo_runs_every_step_and_leaves_nothing_behind(tmp_path: Path) -> N
     assert re.search(r"left behind: 0 namespaces .* 0 processes .* its directory removed", output)
 
 
-def test_an_interrupted_demo_takes_the_lab_down(tmp_path: Path) -> None:
+def test_an_interrupted_demo_takes_the_lab_down(tmp_path_factory: pytest.TempPathFactory) -> None:
     """^C reaches the whole foreground process group: the script, the lab, mck."""
     proc = subprocess.Popen(
         ["bash", str(DEMO)],
-        env=_env(tmp_path),
+        env=_env(tmp_path_factory),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

@@ -1,7 +1,9 @@
 """A scale-down that real kubectl's drain refuses (the lab's `microk8s kubectl` is the real
 binary, against the stand-in API server): mck stops before any VM goes and uncordons the node;
-`--force-drain` gets past pods without a controller but not past a PodDisruptionBudget, which
-mck names; with the budget gone the scale-down proceeds.
+the pods without a controller are found by kubectl's client dry run, before anything is
+touched; `--force-drain` gets past them but not past a PodDisruptionBudget, which only the real
+drain meets (the node cordoned, then uncordoned) and which mck names; with the budget gone
+the scale-down proceeds.
 
 One two-node project for the file, steps in order. The leaving node is mck-k8s-do-1 (the
 spare: the voter stays).
@@ -83,6 +85,9 @@ def test_pods_without_a_controller_stop_the_scale_down_before_any_vm_goes(
     assert f"would not empty {LEAVING}: default/" in line, line
     assert "default/guarded" in line and "default/lonely" in line, line
     assert "no controller" in line and "mck --force-drain" in line, line
+    # Found by kubectl's client dry run, before the node is cordoned, drained or left.
+    assert f"{LEAVING} was not cordoned" in line, line
+    assert f"node/{LEAVING} cordoned\n" not in run.stderr
     assert "==> provision" not in run.stderr  # nothing applied: no VM destroyed
     assert _vms(project) == [KEPT, LEAVING]
     assert _schedulable(project, LEAVING)  # kubectl cordoned it; mck uncordoned it
@@ -99,6 +104,7 @@ def test_force_drain_gets_past_them_but_a_budget_that_cannot_be_met_is_named(
     assert "--force-drain" not in line  # --force does not get past a budget
     assert "==> provision" not in run.stderr
     assert _vms(project) == [KEPT, LEAVING]
+    assert f"{LEAVING} is schedulable again" in line, line  # the drain cordoned it; mck undid it
     assert _schedulable(project, LEAVING)
     # --force let kubectl evict the pod nothing guarded; the guarded one is still there.
     pods = _kubectl(project, "get", "pods", "-n", "default", "-o", "name").split()

@@ -52,7 +52,7 @@ def test_a_pod_without_controller_is_named_with_the_force_flag() -> None:
     refusal = drain.parse(f"node/{NODE} cordoned\n" + UNMANAGED_STDERR)
     assert refusal == drain.Refusal({drain.UNMANAGED: ("default/lonely",)})
     assert refusal.forcible
-    line = drain.message(NODE, refusal, [], uncordoned=True, timeout=120)
+    line = drain.message(NODE, refusal, [], left=f"{NODE} is schedulable again", timeout=120)
     assert "\n" not in line
     assert NODE in line and "default/lonely" in line and "--force-drain" in line
     assert "before any VM was destroyed" in line and "schedulable again" in line
@@ -84,7 +84,7 @@ def test_a_disruption_budget_is_found_by_its_selector() -> None:
     pods = json.dumps({"items": [_pod("default", "web-0", {"app": "web", "tier": "front"})]})
     budgets = drain.blocking_budgets(pdbs, pods, refusal.budget_blocked)
     assert budgets == ["default/web"]
-    line = drain.message(NODE, refusal, budgets, uncordoned=True, timeout=120)
+    line = drain.message(NODE, refusal, budgets, left=f"{NODE} is schedulable again", timeout=120)
     assert "disruption budget default/web" in line and "120 s" in line
     assert "--force-drain" not in line  # --force does not get past a budget
 
@@ -122,3 +122,15 @@ def test_results_of_the_playbook_become_the_line_or_nothing() -> None:
     assert drain.refusal_from({drain.DRAIN_TASK: {"rc": 0, "stdout": ""}}, NODE, timeout=1) is None
     unknown = {drain.DRAIN_TASK: {"rc": 1, "stderr": "The connection to the server was refused"}}
     assert drain.refusal_from(unknown, NODE, timeout=1) is None
+
+
+def test_a_dry_run_over_two_nodes_names_each_node_it_would_not_empty() -> None:
+    other = "mck-k8s-linode-1"
+    stdout = (
+        f"node/{NODE} cordoned (dry run)\nnode/{other} cordoned (dry run)\n"
+        "evicting pod kube-system/coredns-6f5b8d9c4b-x2vqz (dry run)\n"
+        f"node/{other} drained (dry run)\n"
+    )
+    refused = drain.refused_nodes(stdout + UNMANAGED_STDERR)
+    assert refused == {NODE: drain.Refusal({drain.UNMANAGED: ("default/lonely",)})}
+    assert drain.refused_nodes(stdout) == {}
