@@ -21,11 +21,11 @@ DEMO_TIMEOUT = 1800  # the whole demo at MCK_LAB_TIME_SCALE=0.2 takes a few minu
 
 
 def _env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    # A short directory: ssh's ControlPath, under the project the demo makes there, must stay
-    # below 108 bytes (sun_path).
+    # The shortest directory pytest gives: ssh's control sockets, under the project the demo
+    # makes there, must fit in 108 bytes (sun_path); the demo refuses a TMPDIR too deep.
     return {
         **os.environ,
-        "TMPDIR": str(tmp_path_factory.mktemp("demo")),
+        "TMPDIR": str(tmp_path_factory.getbasetemp()),
         "MCK_LAB_TIME_SCALE": os.environ.get("MCK_LAB_TIME_SCALE", "0.2"),
     }
 
