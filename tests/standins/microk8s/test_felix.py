@@ -162,7 +162,7 @@ def test_patch_on_one_member_is_seen_by_the_other(pair: list[Host]) -> None:
     )
     rc, out, _ = _run(h1, *KUBECTL, "get", "felixconfiguration", "default", "-o", "yaml")
     assert rc == 0 and "  wireguardEnabled: true\n" in out + "\n"
-    assert '  resourceVersion: "2"\n' in out
+    assert "  generation: 2\n" in out
 
 
 @pytest.mark.lab
@@ -170,9 +170,9 @@ def test_kubectl_errors_exit_1_like_kubectl(pair: list[Host]) -> None:
     h1 = pair[0]
     patch = (*KUBECTL, "patch", "felixconfiguration")
     rc, out, err = _run(h1, *patch, "default", "--type", "merge", "-p", "{bad")
-    assert (rc, out) == (1, "") and err.startswith('error: unable to parse "{bad": ')
+    assert (rc, out) == (1, "") and err.startswith("Error from server (BadRequest): "), err
     rc, _, err = _run(h1, *patch, "default", "-p", ENABLE)  # strategic: not for a CRD
-    assert rc == 1 and "(UnsupportedMediaType)" in err
+    assert rc == 1 and "is not supported by crd.projectcalico.org/v1" in err
     rc, _, err = _run(h1, *patch, "other", "--type", "merge", "-p", ENABLE)
     assert (rc, err) == (
         1,
@@ -182,8 +182,8 @@ def test_kubectl_errors_exit_1_like_kubectl(pair: list[Host]) -> None:
     bad_type = '{"spec":{"wireguardEnabled":"yes"}}'
     rc, _, err = _run(h1, *patch, "default", "--type", "merge", "-p", bad_type)
     assert rc == 1 and err.startswith('The FelixConfiguration "default" is invalid: ')
-    rc, _, err = _run(h1, *KUBECTL, "get", "felixconfiguration", "-o", "wide")
-    assert rc == 1 and "does not implement" in err
-    rc, _, err = _run(h1, *KUBECTL, "get", "ippools")
-    assert rc == 1 and "does not implement" in err
+    rc, out, err = _run(h1, *KUBECTL, "get", "felixconfiguration", "--no-headers")
+    assert rc == 0 and out.split()[0] == "default", err
+    rc, _, err = _run(h1, *KUBECTL, "get", "ippools")  # a Calico CRD the stand-in does not serve
+    assert rc == 1 and 'the server doesn\'t have a resource type "ippools"' in err
     assert _wireguard(h1) == "true"  # none of that changed anything
