@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from tests.e2e.harness import Project
+from tests.lab import workloads
 
 pytestmark = pytest.mark.lab
 
@@ -25,37 +26,21 @@ KEPT, LEAVING = "mck-k8s-do-0", "mck-k8s-do-1"
 KUBECTL = ["/snap/bin/microk8s", "kubectl"]
 
 
-def _pod(name: str, labels: dict[str, str]) -> dict[str, Any]:
-    """A pod no controller owns, bound to the leaving node (as `kubectl run` makes one)."""
-    return {
-        "apiVersion": "v1",
-        "kind": "Pod",
-        "metadata": {"name": name, "namespace": "default", "labels": labels},
-        "spec": {"nodeName": LEAVING, "containers": [{"name": "c", "image": "busybox"}]},
-    }
-
-
-BUDGET = {
-    "apiVersion": "policy/v1",
-    "kind": "PodDisruptionBudget",
-    "metadata": {"name": "guard", "namespace": "default"},
-    "spec": {"minAvailable": 1, "selector": {"matchLabels": {"app": "guarded"}}},
-}
-
-
 @pytest.fixture(scope="module")
 def project(make_project: Any) -> Project:
     project: Project = make_project(digitalocean=2, linode=0)
     run = project.mck()
     assert run.rc == 0, run.explain()
-    for obj in (_pod("lonely", {}), _pod("guarded", {"app": "guarded"}), BUDGET):
-        _kubectl(project, "create", "--validate=false", "-f", "-", input=json.dumps(obj))
+    member = project.lab.host(KEPT)
+    workloads.add_unmanaged_pod(member, LEAVING, "lonely")
+    workloads.add_unmanaged_pod(member, LEAVING, "guarded")  # labelled app=guarded
+    workloads.add_pod_disruption_budget(member, "guard", {"app": "guarded"})
     project.set_counts(digitalocean=1, linode=0)
     return project
 
 
-def _kubectl(project: Project, *args: str, input: str | None = None) -> str:
-    run = project.lab.host(KEPT).run([*KUBECTL, *args], input=input, check=False, timeout=60)
+def _kubectl(project: Project, *args: str) -> str:
+    run = project.lab.host(KEPT).run([*KUBECTL, *args], check=False, timeout=60)
     assert run.returncode == 0, f"kubectl {' '.join(args)}: {run.stdout}{run.stderr}"
     return run.stdout
 
