@@ -660,6 +660,7 @@ def _remove(
         },
     )
     refused = drain.refusal_from(result.captured.get(via, {}), leaving, timeout=DRAIN_TIMEOUT)
+    cordoned = None if refused else drain.still_cordoned(result.captured.get(via, {}), leaving)
     # What microk8s and kubectl said, in the order they ran (`node/<name> drained`, …).
     for task in REMOVE_TASKS:
         for host in (via, leaving):
@@ -669,6 +670,8 @@ def _remove(
                     ui.say(line)
     if refused:
         raise UsageError(refused)
+    if cordoned:
+        ui.warn(cordoned)
     _raise_for_failures(result, what)
 
 

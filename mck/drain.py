@@ -93,6 +93,15 @@ def refusal_from(tasks: dict[str, dict[str, Any]], node: str, *, timeout: int) -
     return message(node, refusal, budgets, left=left, timeout=timeout)
 
 
+def still_cordoned(tasks: dict[str, dict[str, Any]], node: str) -> str | None:
+    """After a drain that failed and an uncordon that failed too (the API down, …): the line
+    that says so, whatever the drain's reason."""
+    drained, uncordon = tasks.get(DRAIN_TASK), tasks.get(UNCORDON_TASK)
+    if not drained or drained.get("rc", 0) == 0 or uncordon is None or uncordon.get("rc") == 0:
+        return None
+    return f"{node} may still be cordoned: run `microk8s kubectl uncordon {node}` on a member"
+
+
 def refused_nodes(output: str) -> dict[str, Refusal]:
     """`kubectl drain A B --dry-run=client` (drain_check.yml) → the nodes it would not empty. A
     client dry run cordons nothing and evicts nothing, but runs every filter, and RunDrain

@@ -134,3 +134,15 @@ def test_a_dry_run_over_two_nodes_names_each_node_it_would_not_empty() -> None:
     refused = drain.refused_nodes(stdout + UNMANAGED_STDERR)
     assert refused == {NODE: drain.Refusal({drain.UNMANAGED: ("default/lonely",)})}
     assert drain.refused_nodes(stdout) == {}
+
+
+def test_a_drain_that_failed_for_another_reason_still_says_the_node_may_be_cordoned() -> None:
+    down = "The connection to the server 127.0.0.1:16443 was refused"
+    tasks = {
+        drain.DRAIN_TASK: {"rc": 1, "stderr": down},
+        drain.UNCORDON_TASK: {"rc": 1, "stderr": down},
+    }
+    assert drain.refusal_from(tasks, NODE, timeout=1) is None
+    assert f"microk8s kubectl uncordon {NODE}" in str(drain.still_cordoned(tasks, NODE))
+    tasks[drain.UNCORDON_TASK] = {"rc": 0, "stdout": f"node/{NODE} uncordoned"}
+    assert drain.still_cordoned(tasks, NODE) is None
