@@ -633,7 +633,7 @@ def _remove_stale(ansible: Ansible, plan: cluster.ClusterPlan, ui: Ui) -> list[s
 
 REMOVE_TASKS = ("Drain the leaving node", "Leave the cluster", "Remove the node")
 # remove_node.yml's rescue after a failed drain: the uncordon and what names a blocking budget.
-DRAIN_RESCUE = ("Uncordon the node the drain left cordoned", *drain.READ_TASKS)
+DRAIN_RESCUE = (drain.UNCORDON_TASK, *drain.READ_TASKS)
 
 
 def _remove(
