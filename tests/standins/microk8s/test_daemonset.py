@@ -1,8 +1,8 @@
-"""The stand-in's calico-node DaemonSet: `kubectl get daemonset` and `kubectl set env`.
+"""The stand-in's calico-node DaemonSet under the real `kubectl get daemonset` and `set env`.
 
-Pure parts (the default object, set env's update) are tested directly. The `lab` tests form a
-two-node cluster (test_felix's fixture) and check the DaemonSet is cluster state: changed
-through one member, read the same from the other, with kubectl's output and exit codes.
+Pure parts (the default object) are tested directly. The `lab` tests form a two-node cluster
+(test_felix's fixture) and check the DaemonSet is cluster state: changed through one member,
+read the same from the other, with the real kubectl's output and exit codes.
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
-"""The stand-in's `kubectl get|patch felixconfiguration` against what kubectl and Calico do.
+"""FelixConfiguration `default` as the stand-in serves it to the real kubectl.
 
-Pure parts (the merge patch, schema checks, jsonpath, yaml) are tested directly. The `lab`
-tests form a two-node cluster and check that FelixConfiguration `default` is cluster state:
-patched through one member, read the same from the other, with kubectl's messages and exit
-codes. The VMs are deleted afterwards.
+Pure parts (the merge patch, schema checks) are tested directly. The `lab` tests form a
+two-node cluster and check that the object is cluster state: patched through one member's
+`microk8s kubectl` (the real kubectl), read the same from the other, with the API server's
+answers (patched / no change, 415, 404, 422). The VMs are deleted afterwards.
 """
 
 from __future__ import annotations
