@@ -59,6 +59,12 @@ from mck.report import Ui
     help="How long each node's microk8s gets to report ready; a node not ready by then is "
     "named and left out while the others are joined.",
 )
+@click.option(
+    "--force-drain",
+    is_flag=True,
+    help="When scaling down, pass --force to kubectl drain: pods no controller would recreate "
+    "are deleted with the node (they are lost).",
+)
 @click.option("--destroy", "do_destroy", is_flag=True, help="Tear everything down.")
 @click.option("-y", "--yes", is_flag=True, help="Do not ask for confirmation (for scripts).")
 @click.option("-v", "--verbose", count=True, help="More ansible output (-v, -vv, …).")
@@ -70,6 +76,7 @@ def main(
     encryption: str | None,
     boot_timeout: int,
     ready_timeout: int,
+    force_drain: bool,
     do_destroy: bool,
     yes: bool,
     verbose: int,
@@ -94,6 +101,7 @@ def main(
         verbosity=verbose,
         boot_timeout=boot_timeout,
         ready_timeout=ready_timeout,
+        force_drain=force_drain,
     )
     ui = _ui(project, "destroy" if do_destroy else "converge", env)
     if do_destroy:

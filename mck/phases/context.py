@@ -31,6 +31,7 @@ class Settings:
     verbosity: int = 0
     boot_timeout: int = boot.DEFAULT_TIMEOUT  # seconds new VMs get to answer SSH + cloud-init
     ready_timeout: int = DEFAULT_READY_TIMEOUT  # seconds each node gets to report ready
+    force_drain: bool = False  # kubectl drain --force: pods without a controller go with the node
 
 
 @dataclass

@@ -4,18 +4,25 @@ that stays; a failure stops the run, since the apply or the joins after it would
 
 from __future__ import annotations
 
-from mck import cluster, scaledown
+from mck import cluster, drain, scaledown
 from mck.ansible import PLAYBOOKS, Ansible
+from mck.errors import UsageError
 from mck.phases.outcomes import raise_for_failures
 from mck.report import Ui
 
 DRAIN_TIMEOUT = 120  # seconds `kubectl drain` may take to evict a leaving node's pods
 REMOVE_TASKS = ("Drain the leaving node", "Leave the cluster", "Remove the node")
+# remove_node.yml's rescue after a failed drain: the uncordon and what names a blocking budget.
+DRAIN_RESCUE = (drain.UNCORDON_TASK, *drain.READ_TASKS)
 
 
-def remove_leaving(ansible: Ansible, sd: scaledown.ScaleDown, ui: Ui) -> None:
-    """One leaving node at a time: drain, leave, remove-node (or remove-node --force)."""
+def remove_leaving(ansible: Ansible, sd: scaledown.ScaleDown, ui: Ui, *, force: bool) -> None:
+    """One leaving node at a time: drain, leave, remove-node (or remove-node --force). A drain
+    kubectl refuses stops the scale-down here, before the apply destroys any VM."""
     assert sd.via is not None  # plan_scale_down refuses removals without one
+    graceful = [r.node.name for r in sd.removals if r.graceful]
+    if graceful:
+        _check_drains(ansible, sd.via.name, graceful, ui, force=force)
     for r in sd.removals:
         how = "drain, leave, remove-node" if r.graceful else "remove-node --force (it cannot leave)"
         ui.say(f"removing {r.node.name} ({r.address}) through {sd.via.name}: {how}")
@@ -27,6 +34,27 @@ def remove_leaving(ansible: Ansible, sd: scaledown.ScaleDown, ui: Ui) -> None:
             graceful=r.graceful,
             what=f"removing {r.node.name} from the cluster",
             ui=ui,
+            force=force,
+        )
+
+
+def _check_drains(ansible: Ansible, via: str, nodes: list[str], ui: Ui, *, force: bool) -> None:
+    """Every leaving node kubectl would refuse to drain, named before any of them is touched."""
+    ui.say(f"checking through {via} that kubectl would drain {', '.join(nodes)} (a dry run)")
+    result = ansible.playbook(
+        PLAYBOOKS / "drain_check.yml",
+        capture={drain.CHECK_TASK},
+        extravars={"mck_via": via, "mck_leaving_nodes": nodes, "mck_drain_force": force},
+    )
+    raise_for_failures(result, "checking the drains")
+    res = result.captured.get(via, {}).get(drain.CHECK_TASK, {})
+    refused = drain.refused_nodes(f"{res.get('stdout', '')}\n{res.get('stderr', '')}")
+    if refused:
+        raise UsageError(
+            "\n".join(
+                drain.message(node, r, [], left=f"{node} was not cordoned", timeout=DRAIN_TIMEOUT)
+                for node, r in refused.items()
+            )
         )
 
 
@@ -50,19 +78,30 @@ def remove_stale(ansible: Ansible, plan: cluster.ClusterPlan, ui: Ui) -> list[st
 
 
 def _remove(
-    ansible: Ansible, via: str, leaving: str, address: str, *, graceful: bool, what: str, ui: Ui
+    ansible: Ansible,
+    via: str,
+    leaving: str,
+    address: str,
+    *,
+    graceful: bool,
+    what: str,
+    ui: Ui,
+    force: bool = False,
 ) -> None:
     result = ansible.playbook(
         PLAYBOOKS / "remove_node.yml",
-        capture=REMOVE_TASKS,
+        capture=(*REMOVE_TASKS, *DRAIN_RESCUE),
         extravars={
             "mck_via": via,
             "mck_leaving": leaving,
             "mck_remove_address": address,
             "mck_graceful": graceful,
             "mck_drain_timeout": DRAIN_TIMEOUT,
+            "mck_drain_force": force,
         },
     )
+    refused = drain.refusal_from(result.captured.get(via, {}), leaving, timeout=DRAIN_TIMEOUT)
+    cordoned = None if refused else drain.still_cordoned(result.captured.get(via, {}), leaving)
     # What microk8s and kubectl said, in the order they ran (`node/<name> drained`, …).
     for task in REMOVE_TASKS:
         for host in (via, leaving):
@@ -70,4 +109,8 @@ def _remove(
             for line in str((res or {}).get("stdout", "")).splitlines():
                 if line.strip():
                     ui.say(line)
+    if refused:
+        raise UsageError(refused)
+    if cordoned:
+        ui.warn(cordoned)
     raise_for_failures(result, what)

@@ -1,8 +1,8 @@
-"""The stand-in's calico-node DaemonSet: `kubectl get daemonset` and `kubectl set env`.
+"""The stand-in's calico-node DaemonSet under the real `kubectl get daemonset` and `set env`.
 
-Pure parts (the default object, set env's update) are tested directly. The `lab` tests form a
-two-node cluster (test_felix's fixture) and check the DaemonSet is cluster state: changed
-through one member, read the same from the other, with kubectl's output and exit codes.
+Pure parts (the default object) are tested directly. The `lab` tests form a two-node cluster
+(test_felix's fixture) and check the DaemonSet is cluster state: changed through one member,
+read the same from the other, with the real kubectl's output and exit codes.
 """
 
 from __future__ import annotations
@@ -28,25 +28,6 @@ def test_microk8s_ships_first_found_autodetection() -> None:
     assert daemonset.env_value(OBJ, "calico-node", METHOD) == "first-found"
     assert daemonset.env_value(OBJ, "calico-node", "NODENAME") is None  # a fieldRef
     assert daemonset.env_value(OBJ, "install-cni", METHOD) is None
-
-
-def test_set_env_on_one_container_replaces_in_place_and_rolls() -> None:
-    new = daemonset.with_env(OBJ, "calico-node", {METHOD: "interface=wg0"})
-    assert daemonset.env_value(new, "calico-node", METHOD) == "interface=wg0"
-    names = [v["name"] for v in new["spec"]["template"]["spec"]["containers"][0]["env"]]
-    assert names == [v["name"] for v in daemonset.DEFAULT_ENV]  # replaced, not appended
-    assert (new["metadata"]["resourceVersion"], new["metadata"]["generation"]) == ("2", 2)
-    init = new["spec"]["template"]["spec"]["initContainers"]
-    assert all("env" not in c for c in init)  # -c calico-node leaves init containers alone
-    assert daemonset.with_env(new, "calico-node", {METHOD: "interface=wg0"}) is new
-    assert daemonset.env_value(OBJ, "calico-node", METHOD) == "first-found"  # input untouched
-
-
-def test_set_env_default_selector_reaches_init_containers_too() -> None:
-    new = daemonset.with_env(OBJ, "*", {"X": "1"})
-    pod = new["spec"]["template"]["spec"]
-    assert all({"name": "X", "value": "1"} in c["env"] for c in pod["initContainers"])
-    assert daemonset.matches(OBJ, "calico-*") and not daemonset.matches(OBJ, "other")
 
 
 def test_every_member_derives_the_same_default_object() -> None:
@@ -100,9 +81,8 @@ def test_daemonset_errors_exit_1_like_kubectl(pair: list[Host]) -> None:  # noqa
     assert _run(h1, *KUBECTL, "get", "ds", "calico-node", "-o", "json") == (1, "", not_found)
     rc, _, err = _run(h1, *KUBECTL, "set", "env", "daemonset/calico-node", WG0)
     assert (rc, err) == (1, not_found)  # namespace `default`
-    rc, _, err = _run(h1, *SET)
-    assert (rc, err) == (1, "error: at least one environment variable must be provided\n")
     rc, out, err = _run(h1, *SET, WG0, "-c", "nope")
     assert (rc, out) == (0, "") and "does not have any containers matching" in err
-    rc, _, err = _run(h1, *KUBECTL, "get", "daemonset", "-n", "kube-system")
-    assert rc == 1 and "does not implement" in err
+    rc, out, err = _run(h1, *KUBECTL, "get", "daemonset", "-n", "kube-system", "--no-headers")
+    assert rc == 0, err
+    assert out.split()[:3] == ["calico-node", "2", "2"]  # one pod per node

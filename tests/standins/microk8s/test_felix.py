@@ -1,9 +1,9 @@
-"""The stand-in's `kubectl get|patch felixconfiguration` against what kubectl and Calico do.
+"""FelixConfiguration `default` as the stand-in serves it to the real kubectl.
 
-Pure parts (the merge patch, schema checks, jsonpath, yaml) are tested directly. The `lab`
-tests form a two-node cluster and check that FelixConfiguration `default` is cluster state:
-patched through one member, read the same from the other, with kubectl's messages and exit
-codes. The VMs are deleted afterwards.
+Pure parts (the merge patch, schema checks) are tested directly. The `lab` tests form a
+two-node cluster and check that the object is cluster state: patched through one member's
+`microk8s kubectl` (the real kubectl), read the same from the other, with the API server's
+answers (patched / no change, 415, 404, 422). The VMs are deleted afterwards.
 """
 
 from __future__ import annotations
@@ -69,35 +69,6 @@ def test_unknown_spec_fields_are_pruned_with_a_warning() -> None:
 def test_schema_violations_are_invalid(patch: object, message: str) -> None:
     with pytest.raises(felix.Invalid, match="^" + message.replace("(", r"\(")):
         felix.patched(OBJ, patch)
-
-
-def test_jsonpath_prints_fields_like_kubectl() -> None:
-    new, _ = felix.patched(OBJ, {"spec": {"wireguardEnabled": True}})
-    assert felix.jsonpath(new, "{.spec.wireguardEnabled}") == "true"
-    assert felix.jsonpath(OBJ, "{.spec.wireguardEnabled}") == ""  # missing: nothing
-    assert felix.jsonpath(OBJ, "x={.metadata.name}\n") == "x=default\n"
-    assert felix.jsonpath(OBJ, "{.metadata.generation}") == "1"
-    assert json.loads(felix.jsonpath(OBJ, "{.spec}")) == felix.DEFAULT_SPEC
-    with pytest.raises(ValueError, match="does not implement"):
-        felix.jsonpath(OBJ, "{.items[*].metadata.name}")
-
-
-def test_yaml_is_sorted_and_quotes_only_what_yaml_needs() -> None:
-    assert felix.to_yaml(OBJ) == (
-        "apiVersion: crd.projectcalico.org/v1\n"
-        "kind: FelixConfiguration\n"
-        "metadata:\n"
-        '  creationTimestamp: "1970-01-01T00:00:00Z"\n'
-        "  generation: 1\n"
-        "  name: default\n"
-        '  resourceVersion: "1"\n'
-        "  uid: 3f1e9d36-1b4b-5bb6-9a4e-000000000000\n"
-        "spec:\n"
-        '  bpfLogLevel: ""\n'
-        "  floatingIPs: Disabled\n"
-        "  logSeverityScreen: Info\n"
-        "  reportingInterval: 0s"
-    )
 
 
 def test_every_member_derives_the_same_default_object() -> None:
@@ -191,7 +162,7 @@ def test_patch_on_one_member_is_seen_by_the_other(pair: list[Host]) -> None:
     )
     rc, out, _ = _run(h1, *KUBECTL, "get", "felixconfiguration", "default", "-o", "yaml")
     assert rc == 0 and "  wireguardEnabled: true\n" in out + "\n"
-    assert '  resourceVersion: "2"\n' in out
+    assert "  generation: 2\n" in out
 
 
 @pytest.mark.lab
@@ -199,9 +170,9 @@ def test_kubectl_errors_exit_1_like_kubectl(pair: list[Host]) -> None:
     h1 = pair[0]
     patch = (*KUBECTL, "patch", "felixconfiguration")
     rc, out, err = _run(h1, *patch, "default", "--type", "merge", "-p", "{bad")
-    assert (rc, out) == (1, "") and err.startswith('error: unable to parse "{bad": ')
+    assert (rc, out) == (1, "") and err.startswith("Error from server (BadRequest): "), err
     rc, _, err = _run(h1, *patch, "default", "-p", ENABLE)  # strategic: not for a CRD
-    assert rc == 1 and "(UnsupportedMediaType)" in err
+    assert rc == 1 and "is not supported by crd.projectcalico.org/v1" in err
     rc, _, err = _run(h1, *patch, "other", "--type", "merge", "-p", ENABLE)
     assert (rc, err) == (
         1,
@@ -211,8 +182,8 @@ def test_kubectl_errors_exit_1_like_kubectl(pair: list[Host]) -> None:
     bad_type = '{"spec":{"wireguardEnabled":"yes"}}'
     rc, _, err = _run(h1, *patch, "default", "--type", "merge", "-p", bad_type)
     assert rc == 1 and err.startswith('The FelixConfiguration "default" is invalid: ')
-    rc, _, err = _run(h1, *KUBECTL, "get", "felixconfiguration", "-o", "wide")
-    assert rc == 1 and "does not implement" in err
-    rc, _, err = _run(h1, *KUBECTL, "get", "ippools")
-    assert rc == 1 and "does not implement" in err
+    rc, out, err = _run(h1, *KUBECTL, "get", "felixconfiguration", "--no-headers")
+    assert rc == 0 and out.split()[0] == "default", err
+    rc, _, err = _run(h1, *KUBECTL, "get", "ippools")  # a Calico CRD the stand-in does not serve
+    assert rc == 1 and 'the server doesn\'t have a resource type "ippools"' in err
     assert _wireguard(h1) == "true"  # none of that changed anything

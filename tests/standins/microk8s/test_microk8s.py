@@ -19,10 +19,10 @@ from pathlib import Path
 
 import pytest
 from mk8s import (
+    api_nodes,
+    api_tables,
     channels,
-    cmd_kubectl,
     cmd_status,
-    kubectl_drain,
     launch_config,
     membership,
     miniyaml,
@@ -216,66 +216,20 @@ def test_a_virtual_ip_binds_to_the_interface_address_of_its_subnet() -> None:
     ],
 )
 def test_kubectl_ages(seconds: int, text: str) -> None:
-    assert cmd_kubectl.human_duration(seconds) == text
+    assert api_tables.human_duration(seconds) == text
 
 
-def test_drain_cordons_warns_about_calico_and_says_drained(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    asked: list[object] = []
-    monkeypatch.setattr(
-        kubectl_drain.service, "ask", lambda route, body: asked.append(body) or (200, {})
-    )
-    nodes: list[dict[str, object]] = [{"name": "n1"}, {"name": "n2", "unschedulable": True}]
-    argv = ["n1", "--ignore-daemonsets", "--delete-emptydir-data", "--timeout=120s"]
-    assert kubectl_drain.main("drain", argv, nodes) == 0
-    out, err = capsys.readouterr()
-    assert out == "node/n1 cordoned\nnode/n1 drained\n"
-    assert re.fullmatch(
-        r"Warning: ignoring DaemonSet-managed Pods: kube-system/calico-node-[b-z2-9]{5}\n", err
-    )
-    assert asked == [{"op": {"op": "cordon_node", "name": "n1"}}]
-    assert kubectl_drain.main("cordon", ["n2"], nodes) == 0
-    assert capsys.readouterr().out == "node/n2 already cordoned\n"
-
-
-def test_drain_fails_like_kubectl(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    monkeypatch.setattr(kubectl_drain.service, "ask", lambda route, body: (200, {}))
-    nodes: list[dict[str, object]] = [{"name": "n1"}]
-    assert kubectl_drain.main("drain", ["ghost", "--ignore-daemonsets"], nodes) == 1
-    assert capsys.readouterr().err == 'Error from server (NotFound): nodes "ghost" not found\n'
-    assert kubectl_drain.main("drain", ["n1"], nodes) == 1
-    out, err = capsys.readouterr()
-    assert out == "node/n1 cordoned\n"
-    assert err.startswith(
-        'error: unable to drain node "n1" due to error: cannot delete DaemonSet-managed Pods '
-        "(use --ignore-daemonsets to ignore): kube-system/calico-node-"
-    )
-    with pytest.raises(SystemExit) as exit_:
-        kubectl_drain.main("drain", ["n1", "--bogus"], nodes)
-    assert exit_.value.code == 1
-    assert capsys.readouterr().err == (
-        "error: unknown flag: --bogus\nSee 'kubectl drain --help' for usage.\n"
-    )
-
-
-def test_cordon_is_committed_as_cluster_state() -> None:
-    cluster: dict[str, object] = {
-        "cluster_id": "c",
-        "nodes": [{"name": "n1", "ready": True}],
-        "addons": [],
+def test_a_cordoned_node_is_unschedulable_in_its_node_object() -> None:
+    entry = dict(name="n1", created=0, internal_ip="10.0.0.1", version="v1.32.0")
+    old = api_nodes.node_object({**entry, "ready": True})
+    assert old["spec"] == {}
+    new = {**old, "spec": {"unschedulable": True}}
+    cordoned = api_nodes.apply(entry, old, new)
+    assert api_nodes.node_object({**cordoned, "ready": True})["spec"] == {"unschedulable": True}
+    assert api_nodes.node_object({**cordoned, "ready": True})["status"]["addresses"][0] == {
+        "address": "10.0.0.1",
+        "type": "InternalIP",
     }
-    op = {"op": "cordon_node", "name": "n1"}
-    new = membership.apply(cluster, op)
-    assert new["nodes"] == [{"name": "n1", "ready": True, "unschedulable": True}]
-    node = dict(name="n1", ready=True, unschedulable=True, created=0, internal_ip="10.0.0.1")
-    assert cmd_kubectl.node_object({**node, "version": "v1.32.0"})["spec"] == {
-        "unschedulable": True
-    }
-    with pytest.raises(membership.ChangeError, match='nodes "n2" not found'):
-        membership.apply(cluster, {"op": "cordon_node", "name": "n2"})
 
 
 NOT_RUNNING_YAML = """\

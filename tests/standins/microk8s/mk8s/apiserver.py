@@ -1,5 +1,6 @@
 """The API server on 16443: HTTPS with certs/server.crt, client certificates checked against
-certs/ca.crt, and the one resource the project reads from outside, `GET /api/v1/nodes[/NAME]`.
+certs/ca.crt, and the Kubernetes API a real kubectl uses (api_router.py: discovery, nodes,
+pods and their eviction, workloads, ConfigMaps, PodDisruptionBudgets, FelixConfiguration).
 
 What real microk8s does here (microk8s-resources/default-args/kube-apiserver, 1.28-1.36):
 `--tls-cert-file=certs/server.crt`, `--client-ca-file=certs/ca.crt`,
@@ -22,72 +23,10 @@ import os
 import socket
 import ssl
 import threading
-from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from . import cmd_kubectl, paths
-
-StatusFn = Callable[[], dict[str, Any]]
-
-
-def status_object(code: int, reason: str, message: str, details: Any = None) -> dict[str, Any]:
-    doc: dict[str, Any] = {
-        "kind": "Status",
-        "apiVersion": "v1",
-        "metadata": {},
-        "status": "Failure",
-        "message": message,
-        "reason": reason,
-    }
-    if details is not None:
-        doc["details"] = details
-    doc["code"] = code
-    return doc
-
-
-def node_list(nodes: list[dict[str, Any]], version: int) -> dict[str, Any]:
-    """A NodeList as the API returns it: items without their own kind/apiVersion."""
-    items = []
-    for n in sorted(nodes, key=lambda n: n["name"]):
-        item = cmd_kubectl.node_object(n)
-        del item["kind"], item["apiVersion"]
-        items.append(item)
-    return {
-        "kind": "NodeList",
-        "apiVersion": "v1",
-        "metadata": {"resourceVersion": str(version)},
-        "items": items,
-    }
-
-
-def route(method: str, path: str, authenticated: bool, current: dict[str, Any] | None) -> Any:
-    """(code, body) for one request; pure, so it is tested without sockets."""
-    if not authenticated:
-        return 401, status_object(401, "Unauthorized", "Unauthorized")
-    path = path.split("?", 1)[0].rstrip("/")
-    if method != "GET":
-        message = f"the microk8s stand-in's API server does not implement {method} {path}"
-        return 405, status_object(405, "MethodNotAllowed", message)
-    if current is None or not current.get("dqlite_ok"):
-        return 504, status_object(
-            504,
-            "Timeout",
-            "Timeout: request did not complete within requested timeout - "
-            "context deadline exceeded",
-        )
-    nodes = current["nodes"]
-    if path == "/api/v1/nodes":
-        return 200, node_list(nodes, int(current.get("version", 1)))
-    prefix = "/api/v1/nodes/"
-    if path.startswith(prefix) and "/" not in path[len(prefix) :]:
-        name = path[len(prefix) :]
-        for n in nodes:
-            if n["name"] == name:
-                return 200, cmd_kubectl.node_object(n)
-        details = {"name": name, "kind": "nodes"}
-        return 404, status_object(404, "NotFound", f'nodes "{name}" not found', details)
-    return 404, status_object(404, "NotFound", "the server could not find the requested resource")
+from . import api_meta, api_router, paths
 
 
 class _Contexts:
@@ -111,22 +50,29 @@ class _Contexts:
             return self._context
 
 
-def _handler(status: StatusFn) -> type[BaseHTTPRequestHandler]:
+def _handler(backend: api_router.Backend) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
         timeout = 10
 
         def _serve(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
-            if length:
-                self.rfile.read(length)
+            raw = self.rfile.read(length) if length else b""
             conn = self.connection
             peer = conn.getpeercert() if isinstance(conn, ssl.SSLSocket) else None
-            current = status() if peer else None
-            code, body = route(self.command, self.path, bool(peer), current)
+            extra: dict[str, str] = {}
+            if not peer:
+                code, body = 401, api_meta.status_object(401, "Unauthorized", "Unauthorized")
+            else:
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                code, body, extra = api_router.handle(
+                    self.command, self.path, headers, raw, backend
+                )
             data = json.dumps(body).encode()
             self.send_response(code)
             self.send_header("Content-Type", "application/json")
+            for key, value in extra.items():
+                self.send_header(key, value)
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
             self.wfile.write(data)
@@ -143,9 +89,9 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, address: tuple[str, int], status: StatusFn) -> None:
+    def __init__(self, address: tuple[str, int], backend: api_router.Backend) -> None:
         self.contexts = _Contexts()
-        super().__init__(address, _handler(status))
+        super().__init__(address, _handler(backend))
 
     def get_request(self) -> tuple[socket.socket, Any]:
         sock, addr = self.socket.accept()
@@ -163,9 +109,9 @@ class _Server(ThreadingHTTPServer):
         pass  # failed handshakes and port probes are not worth a traceback
 
 
-def serve(host: str, port: int, status: StatusFn) -> ThreadingHTTPServer:
+def serve(host: str, port: int, backend: api_router.Backend) -> ThreadingHTTPServer:
     """Start serving in a thread; raises OSError when the port cannot be bound."""
-    server = _Server((host, port), status)
+    server = _Server((host, port), backend)
     threading.Thread(
         target=server.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True
     ).start()

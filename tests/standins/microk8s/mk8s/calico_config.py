@@ -15,7 +15,6 @@ install-time generation of cni.yaml's one line that matters here.
 
 from __future__ import annotations
 
-import copy
 import re
 import time
 import uuid
@@ -81,45 +80,3 @@ def current(cluster: dict[str, Any]) -> dict[str, Any]:
     obj = applied(str(cluster.get("cluster_id", "")))
     obj["data"] = dict(DEFAULT_DATA)
     return obj
-
-
-class Invalid(Exception):
-    """The API server's refusal of a patch, as kubectl prints it."""
-
-
-def patched(obj: dict[str, Any], patch: Any) -> dict[str, Any]:
-    """A merge patch of `data` (a ConfigMap's strategic merge is a plain merge there): values
-    must be strings, null deletes a key. The same object back when nothing changes."""
-    if not isinstance(patch, dict) or set(patch) - {"data"}:
-        raise Invalid("the stand-in patches only a ConfigMap's data")
-    changes = patch.get("data") or {}
-    if not isinstance(changes, dict):
-        raise Invalid("json: cannot unmarshal into Go struct field ConfigMap.data")
-    data = dict(obj.get("data", {}))
-    for key, value in changes.items():
-        if value is None:
-            data.pop(key, None)
-        elif not isinstance(value, str):
-            kind = "number" if isinstance(value, int | float) else type(value).__name__
-            raise Invalid(
-                f"json: cannot unmarshal {kind} into Go struct field ConfigMap.data of type string"
-            )
-        else:
-            data[key] = value
-    if data == obj.get("data", {}):
-        return obj
-    new = copy.deepcopy(obj)
-    new["data"] = data
-    new["metadata"]["resourceVersion"] = str(int(obj["metadata"]["resourceVersion"]) + 1)
-    return new
-
-
-def restarted(daemonset: dict[str, Any], at: str) -> dict[str, Any]:
-    """`kubectl rollout restart`: the pod template's restartedAt annotation, a new generation."""
-    new = copy.deepcopy(daemonset)
-    template_meta = new["spec"]["template"].setdefault("metadata", {})
-    template_meta.setdefault("annotations", {})["kubectl.kubernetes.io/restartedAt"] = at
-    meta = new["metadata"]
-    meta["resourceVersion"] = str(int(meta["resourceVersion"]) + 1)
-    meta["generation"] = int(meta["generation"]) + 1
-    return new

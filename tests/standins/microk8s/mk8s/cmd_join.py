@@ -31,10 +31,12 @@ from typing import Any, NoReturn
 
 from . import (
     backend,
+    certs,
     common,
     dqlite,
     identity,
     kubeconfig,
+    netinfo,
     paths,
     restart,
     service,
@@ -216,6 +218,9 @@ def join_master(info: dict[str, Any]) -> None:
     _store_cert("ca.crt", info["ca"])
     _store_cert("ca.key", info["ca_key"])
     _store_cert("serviceaccount.key", info["service_account_key"])
+    # The server certificate is re-issued from the cluster's CA (the joiner's own CA is gone):
+    # kubectl through this node's API server verifies it against the CA it now shares.
+    certs.make_server_cert(netinfo.all_ips())
     kubeconfig.write_client_config()
     _update_apiserver(info)
     _kubelet_args(info)

@@ -1,17 +1,19 @@
 """The node daemon: one process standing in for kubelite and the cluster agent, running k8s-dqlite.
 
 Listens where the real services do: the cluster agent on 0.0.0.0:<agent port> (HTTPS, join),
-the API server on 0.0.0.0:16443 (HTTPS, client certificates, `GET /api/v1/nodes`:
-apiserver.py), and plain TCP on 0.0.0.0:10250 (kubelet) so firewall tests can probe it. Its
-datastore is a real dqlite node (dqlite.py) on the node's dqlite address (127.0.0.1:19001
-until it clusters): membership, roles, the leader and quorum are dqlite's, and the cluster
-state the API server keeps (Nodes, addons, FelixConfiguration, calico-node) lives in dqlite.
+the API server on 0.0.0.0:16443 (HTTPS, client certificates, the Kubernetes API kubectl
+uses: apiserver.py, api_router.py), and plain TCP on 0.0.0.0:10250 (kubelet) so firewall
+tests can probe it. Its datastore is a real dqlite node (dqlite.py) on the node's dqlite
+address (127.0.0.1:19001 until it clusters): membership, roles, the leader and quorum are
+dqlite's, and the cluster state the API server keeps (Nodes, workloads, FelixConfiguration…)
+lives in dqlite.
 Every second it re-reads what dqlite reports, registers its own Node like a kubelet, and pings
 the other nodes' agents to tell Ready from NotReady in `kubectl get nodes`.
 """
 
 from __future__ import annotations
 
+import copy
 import errno
 import os
 import signal
@@ -22,6 +24,7 @@ from typing import Any
 
 from . import (
     agent,
+    api_meta,
     apiserver,
     backend,
     calico_config,
@@ -37,6 +40,7 @@ from . import (
     service,
     store,
     wire,
+    workloads,
 )
 
 WARMUP_SECONDS = 0.5  # the real API server needs tens of seconds; this is long enough to be seen
@@ -89,7 +93,8 @@ class Daemon:
                 paths.certs("server.key"),
             )
         )
-        self._serve_api()
+        # kube-apiserver listens only once it has started: kubectl is refused until then.
+        threading.Thread(target=self._serve_api_when_warm, daemon=True).start()
         for port in PLAIN_PORTS:
             self._listen_plain(port)
         # The local socket answering is how the CLI knows the daemon is up. Real `microk8s start`
@@ -107,9 +112,14 @@ class Daemon:
         paths.daemon_socket().unlink(missing_ok=True)
         paths.daemon_pidfile().unlink(missing_ok=True)
 
+    def _serve_api_when_warm(self) -> None:
+        if self.stopping.wait(max(0.0, self.warm_until - time.monotonic())):
+            return
+        self._serve_api()
+
     def _serve_api(self) -> None:
         try:
-            self.servers.append(apiserver.serve("0.0.0.0", API_PORT, self.fresh_status))
+            self.servers.append(apiserver.serve("0.0.0.0", API_PORT, _ApiBackend(self)))
         except OSError as err:
             print(_go_listen_error(f"0.0.0.0:{API_PORT}", err), flush=True)
 
@@ -264,7 +274,9 @@ class Daemon:
     def submit(self, op: dict[str, Any]) -> tuple[bool, Any]:
         """Commit a change to the shared state through dqlite (the leader, with quorum)."""
         try:
-            new, _ = store.update_shared(lambda shared: membership.apply(shared, op))
+            new, _ = store.update_shared(
+                lambda shared: workloads.reconcile(membership.apply(shared, op))
+            )
         except membership.ChangeError as err:
             return False, str(err)
         except dqlite.Unavailable as err:
@@ -308,6 +320,45 @@ class Daemon:
             "remove-member": remove_member,
             "stop-dqlite": stop_dqlite,
         }
+
+
+class _ApiBackend:
+    """What the API server reads and writes: the dqlite leader's state, per request."""
+
+    def __init__(self, daemon: Daemon) -> None:
+        self.daemon = daemon
+
+    def read(self) -> dict[str, Any]:
+        current = self.daemon.fresh_status()
+        return {
+            "dqlite_ok": current["dqlite_ok"],
+            "shared": self.daemon.view["shared"],
+            "rev": self.daemon.view["rev"],
+            "nodes": current["nodes"],
+            "version": identity.version(),
+            "address": f"{self.daemon.node_ip}:{API_PORT}",
+        }
+
+    def commit(self, fn: Any) -> Any:
+        """`fn(shared)` and the controllers' follow-up in one write through the leader."""
+        box: dict[str, Any] = {}
+
+        def change(shared: dict[str, Any]) -> dict[str, Any]:
+            new = copy.deepcopy(shared)
+            box["result"] = fn(new)
+            return workloads.reconcile(new)
+
+        if not self.daemon.view["dqlite_ok"]:
+            self.daemon.refresh()
+        if not self.daemon.view["dqlite_ok"]:
+            raise api_meta.unavailable()
+        try:
+            store.update_shared(change)
+        except dqlite.Unavailable as err:
+            print(f"API write failed: {err}", flush=True)
+            raise api_meta.unavailable() from err
+        self.daemon.refresh()
+        return box["result"]
 
 
 def main() -> None:

@@ -6,13 +6,12 @@ object is cluster state: it lives in the shared state in dqlite (store.py) under
 a change through one member is what every member reads.
 
 Pure functions only: the default object (a subset of the real one: the containers and the env
-that matter here), and `set env`'s update of the selected containers' env.
+that matter here). `kubectl set env` is the real kubectl's strategic merge patch (api_patch.py).
 """
 
 from __future__ import annotations
 
 import copy
-import fnmatch
 import time
 import uuid
 from typing import Any
@@ -111,40 +110,6 @@ def env_value(obj: dict[str, Any], container: str, name: str) -> str | None:
         if c["name"] == container:
             for var in c.get("env", []):
                 if var["name"] == name:
-                    return var.get("value")
+                    value = var.get("value")
+                    return None if value is None else str(value)
     return None
-
-
-def with_env(obj: dict[str, Any], selector: str, env: dict[str, str]) -> dict[str, Any]:
-    """`kubectl set env`: every container and init container whose name matches the selector
-    (a glob, kubectl's default `*`) gets each variable, replaced in place or appended. An
-    unchanged template gives back the same object (kubectl then sends nothing and prints
-    nothing); a changed one a new resourceVersion and generation (a rolling update)."""
-    new = copy.deepcopy(obj)
-    pod = new["spec"]["template"]["spec"]
-    for c in [*pod.get("initContainers", []), *pod["containers"]]:
-        if not fnmatch.fnmatchcase(c["name"], selector):
-            continue
-        current_env = c.setdefault("env", [])
-        for name, value in env.items():
-            for var in current_env:
-                if var["name"] == name:
-                    var.pop("valueFrom", None)
-                    var["value"] = value
-                    break
-            else:
-                current_env.append({"name": name, "value": value})
-    if new == obj:
-        return obj
-    meta = new["metadata"]
-    meta["resourceVersion"] = str(int(meta["resourceVersion"]) + 1)
-    meta["generation"] = int(meta["generation"]) + 1
-    return new
-
-
-def matches(obj: dict[str, Any], selector: str) -> bool:
-    pod = obj["spec"]["template"]["spec"]
-    return any(
-        fnmatch.fnmatchcase(c["name"], selector)
-        for c in [*pod.get("initContainers", []), *pod["containers"]]
-    )

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import copy
 import json
-import re
 import time
 import uuid
 from typing import Any
@@ -52,7 +51,7 @@ SPEC_TYPES: dict[str, type] = {
     "wireguardListeningPort": int,
     "wireguardMTU": int,
 }
-_TIMESTAMP = re.compile(r"^\d{4}-\d{1,2}-\d{1,2}([Tt ].*)?$")
+
 _SCHEMA_TYPE = {bool: "boolean", str: "string", int: "integer"}
 
 
@@ -158,91 +157,3 @@ def _json_type(value: Any) -> str:
 
 def _go_text(value: Any) -> str:
     return json.dumps(value) if not isinstance(value, str) else value
-
-
-def jsonpath(obj: Any, template: str) -> str:
-    """kubectl -o jsonpath for plain field paths (`{.spec.wireguardEnabled}`), text around them
-    kept. Missing fields print nothing (kubectl's --allow-missing-template-keys defaults to
-    true); maps and lists print as JSON, strings and numbers as they are. Filters, ranges and
-    wildcards are refused with ValueError instead of being guessed at."""
-    out, rest = [], template
-    while rest:
-        start = rest.find("{")
-        if start < 0:
-            out.append(rest)
-            break
-        end = rest.find("}", start)
-        if end < 0:
-            raise ValueError(f"unclosed action in {template!r}")
-        out.append(rest[:start])
-        out.append(_field(obj, rest[start + 1 : end].strip(), template))
-        rest = rest[end + 1 :]
-    return "".join(out)
-
-
-def _field(obj: Any, path: str, template: str) -> str:
-    if path in ("", "."):
-        value = obj
-    else:
-        if not path.startswith(".") or any(c in path for c in "[]*?@()=$ ,"):
-            raise ValueError(f"the stand-in's jsonpath does not implement {template!r}")
-        value = obj
-        for key in path[1:].split("."):
-            if not isinstance(value, dict) or key not in value:
-                return ""
-            value = value[key]
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, dict | list):
-        return json.dumps(value, separators=(",", ":"))
-    return "" if value is None else str(value)
-
-
-def to_yaml(value: Any, indent: int = 0) -> str:
-    """sigs.k8s.io/yaml's layout: keys sorted, two-space indent, list items not indented."""
-    pad = " " * indent
-    lines = []
-    if isinstance(value, dict):
-        for key in sorted(value):
-            item = value[key]
-            if isinstance(item, dict) and item:
-                lines.append(f"{pad}{key}:\n{to_yaml(item, indent + 2)}")
-            elif isinstance(item, list) and item:
-                lines.append(f"{pad}{key}:\n{to_yaml(item, indent)}")
-            else:
-                lines.append(f"{pad}{key}: {_yaml_scalar(item)}")
-    elif isinstance(value, list):
-        for item in value:
-            body = to_yaml(item, indent + 2).lstrip() if isinstance(item, dict | list) else None
-            lines.append(f"{pad}- {body if body is not None else _yaml_scalar(item)}")
-    return "\n".join(lines)
-
-
-def _yaml_scalar(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if value is None:
-        return "null"
-    if isinstance(value, dict):
-        return "{}"
-    if isinstance(value, list):
-        return "[]"
-    if isinstance(value, int | float):
-        return str(value)
-    text = str(value)
-    try:
-        float(text)
-        numeric = True
-    except ValueError:
-        numeric = False
-    plain = (
-        not numeric
-        and not _TIMESTAMP.match(text)  # go-yaml quotes what would read back as a timestamp
-        and text
-        and text.strip() == text
-        and text.lower() not in ("true", "false", "yes", "no", "on", "off", "null", "~", "y", "n")
-        and text[0] not in "-?:,[]{}#&*!|>'\"%@`"
-        and ": " not in text
-        and " #" not in text
-    )
-    return text if plain else json.dumps(text)

@@ -19,6 +19,7 @@ from . import (
     backend,
     calico_config,
     certs,
+    cmd_kubectl,
     kubeconfig,
     launch_config,
     netinfo,
@@ -48,6 +49,10 @@ def write_snap(version: str, revision: str) -> None:
     # The snap's own copy of the certificate template (microk8s-resources/certs/).
     (rev_dir / "certs").mkdir(exist_ok=True)
     (rev_dir / "certs" / "csr.conf.template").write_text(certs.SHIPPED_CSR_TEMPLATE)
+    # $SNAP/kubectl: the real kubectl of (nearest) the revision's release.
+    kubectl = rev_dir / "kubectl"
+    kubectl.unlink(missing_ok=True)
+    kubectl.symlink_to(cmd_kubectl.binary_for(version))
     current = paths.SNAP_MOUNT / "current"
     current.unlink(missing_ok=True)
     current.symlink_to(revision)

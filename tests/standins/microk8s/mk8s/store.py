@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from . import dqlite, paths
+from . import dqlite, paths, workloads
 
 SCHEMA = (
     "CREATE TABLE IF NOT EXISTS standin_state"
@@ -113,8 +113,10 @@ def address() -> str:
 
 
 def fresh_shared(node: dict[str, Any], addons: list[str]) -> dict[str, Any]:
-    """The shared state of a one-node cluster, the way init_cluster / leave's reinit leave it."""
-    return {"cluster_id": secrets.token_hex(8), "nodes": [node], "addons": sorted(addons)}
+    """The shared state of a one-node cluster, the way init_cluster / leave's reinit leave it:
+    with the workloads microk8s applies at install (workloads.py)."""
+    fresh = {"cluster_id": secrets.token_hex(8), "nodes": [node], "addons": sorted(addons)}
+    return workloads.reconcile(fresh)
 
 
 def write_seed(shared: dict[str, Any]) -> None:

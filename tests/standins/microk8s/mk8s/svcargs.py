@@ -65,6 +65,8 @@ DEFAULT_ARGS: dict[str, str] = {
         "# Calico-specific configuration settings\n"
         "# CALICO_VETH_MTU=1450\n"
     ),
+    # What the microk8s kubectl wrapper puts before the user's arguments.
+    "kubectl": "--kubeconfig=${SNAP_DATA}/credentials/client.config\n",
     # The datastore's failure domain, copied into k8s-dqlite's storage dir when kubelite starts.
     "ha-conf": "failure-domain=1\n",
 }
