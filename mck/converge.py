@@ -28,6 +28,7 @@ from mck import (
     kubeconfig,
     mesh,
     preview,
+    run_lock,
     scaledown,
     versions,
 )
@@ -152,6 +153,8 @@ def converge(settings: Settings, ui: Ui) -> Outcome:
     previous_inventory = _read(project / "inventory")
     tofu = tofu_for(settings, ui)
     ansible = ansible_for(settings, ui)
+    # safe: one changing run per project, held until this process ends (mck/run_lock.py).
+    held = run_lock.acquire(project / STATE_DIR, "converge")  # noqa: F841 (held for the run)
     state_dir = _state_dir(project)
 
     # plan: what will OpenTofu create or destroy?
@@ -365,6 +368,8 @@ def destroy(settings: Settings, ui: Ui) -> None:
     ui.phase("preflight", str(project))
     preflight(project, settings.env)
     tofu = tofu_for(settings, ui)
+    # safe: one changing run per project, held until this process ends (mck/run_lock.py).
+    held = run_lock.acquire(project / STATE_DIR, "destroy")  # noqa: F841 (held for the run)
     if tofu.needs_init():
         tofu.init()
     ui.phase("destroy", f"{tofu.name} destroy")
@@ -375,6 +380,8 @@ def destroy(settings: Settings, ui: Ui) -> None:
             # The debug logs stay (this run's own among them): they outlive the cluster.
             for child in path.iterdir():
                 if child.name == LOG_DIR.name and child.is_dir():
+                    continue
+                if child.name == run_lock.LOCK_FILE:  # safe: still held by this run
                     continue
                 if child.is_dir() and not child.is_symlink():
                     shutil.rmtree(child)
