@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mck.private_files import temp_prefix
+
 PLAYBOOKS = Path(__file__).parent / "playbooks"
 # ansible-runner reads ansible's output in mck's process through pexpect, which wakes up for
 # each chunk ansible writes (two or three per event) and sleeps only 0.1 ms before reading again.
@@ -144,11 +146,12 @@ class Ansible:
 
         import ansible_runner  # here, not at the top: runs that start no playbook skip ~0.07 s
 
-        private = Path(tempfile.mkdtemp(prefix="mck-runner-"))
+        # Named with this pid: a killed run's dir is removed by the next run (private_files).
+        private = Path(tempfile.mkdtemp(prefix=temp_prefix("runner")))
         try:
             os.chmod(private, 0o700)
             _write_extravars(private, extravars or {})
-            with _batched_reads():
+            with _batched_reads(), _without_tofu_variables():
                 runner = ansible_runner.run(
                     private_data_dir=str(private),
                     project_dir=str(self.project),
@@ -258,6 +261,21 @@ def _batched_reads() -> Iterator[None]:
         yield
     finally:
         pexpect.spawn = spawn
+
+
+@contextlib.contextmanager
+def _without_tofu_variables() -> Iterator[None]:
+    """ansible-runner starts from a copy of os.environ (RunnerConfig._prepare_env in
+    ansible_runner/config/_base.py: `self.env = os.environ.copy()`, then `envvars` on top) and
+    writes it into `artifacts/<ident>/command` (Runner.run). Ansible needs none of the
+    `TF_VAR_` variables (cloud credentials), so they are out of the environment while it runs:
+    nothing of them reaches its files or its processes' environments. mck is single-threaded,
+    and tofu gets its own copy of the environment (Settings.env)."""
+    hidden = {name: os.environ.pop(name) for name in list(os.environ) if name.startswith("TF_VAR_")}
+    try:
+        yield
+    finally:
+        os.environ.update(hidden)
 
 
 def _chain(private: Path, first: Path, then: Path) -> Path:

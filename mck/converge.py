@@ -28,6 +28,7 @@ from mck import (
     kubeconfig,
     mesh,
     preview,
+    private_files,
     run_lock,
     scaledown,
     versions,
@@ -116,10 +117,11 @@ def show_plan(settings: Settings, ui: Ui) -> preview.Preview:
     inventory = _read(project / "inventory")
     tofu = tofu_for(settings, ui)
     state_dir = _state_dir(project)
+    private_files.before_run(project, state_dir, run_lock_held=False)  # safe: secrets
     ui.phase("plan", f"{tofu.name} plan")
     if tofu.needs_init():
         tofu.init()
-    planfile = state_dir / "plan.tfplan"
+    planfile = private_files.preview_plan(state_dir)  # safe: per pid, as plan takes no lock
     try:
         planned = read_plan(tofu, planfile)
     finally:
@@ -156,12 +158,13 @@ def converge(settings: Settings, ui: Ui) -> Outcome:
     # safe: one changing run per project, held until this process ends (mck/run_lock.py).
     held = run_lock.acquire(project / STATE_DIR, "converge")  # noqa: F841 (held for the run)
     state_dir = _state_dir(project)
+    private_files.before_run(project, state_dir, run_lock_held=True)  # safe: secrets
 
     # plan: what will OpenTofu create or destroy?
     ui.phase("plan", f"{tofu.name} plan")
     if tofu.needs_init():
         tofu.init()
-    planfile = state_dir / "converge.tfplan"
+    planfile = state_dir / private_files.CONVERGE_PLAN
     try:
         planned = read_plan(tofu, planfile)
         changes = planned.changes
@@ -370,6 +373,7 @@ def destroy(settings: Settings, ui: Ui) -> None:
     tofu = tofu_for(settings, ui)
     # safe: one changing run per project, held until this process ends (mck/run_lock.py).
     held = run_lock.acquire(project / STATE_DIR, "destroy")  # noqa: F841 (held for the run)
+    private_files.before_run(project, project / STATE_DIR, run_lock_held=True)  # safe: secrets
     if tofu.needs_init():
         tofu.init()
     ui.phase("destroy", f"{tofu.name} destroy")
@@ -483,8 +487,7 @@ def write_inventory(
 def _state_dir(project: Path) -> Path:
     """The project's .mck/, made once preflight has passed (bad input leaves nothing behind),
     with what preflight parsed saved in it: the next run parses no unchanged HCL."""
-    state_dir = project / STATE_DIR
-    state_dir.mkdir(exist_ok=True)
+    state_dir = private_files.private_dir(project / STATE_DIR)  # safe: 0700, holds the plan
     hcl_cache.for_project(project).save()
     return state_dir
 

@@ -19,6 +19,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
+from mck.private_files import private_dir
+
 LOG_DIR = Path(".mck") / "logs"
 KEEP = 20  # logs kept per project; older ones are pruned when a new one is written
 MASK = "********"
@@ -73,7 +75,8 @@ class DebugLog:
         """From now on the log is a file: create it, write what was buffered, prune old logs."""
         if self._handle is not None or self._closed:
             return
-        self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        for directory in (self.directory.parent, self.directory):  # .mck/ and .mck/logs/
+            private_dir(directory)
         prune(self.directory, KEEP - 1)
         while self.path.exists():  # two runs in the same second
             self.path = self.path.with_name(self.path.stem + "-1.log")

@@ -22,6 +22,7 @@ from mck.converge import KUBECONFIG_FILE, Settings, ansible_for, probe_existing
 from mck.errors import ClusterError, MckError, UsageError
 from mck.inventory import previous_setting
 from mck.preflight import cluster_name
+from mck.private_files import temp_prefix
 from mck.report import Ui
 from mck.status import NodeStatus, node_statuses
 
@@ -108,7 +109,7 @@ def read_admin(settings: Settings, ui: Ui) -> Admin:
     ansible = ansible_for(settings, ui, task_lines=False)
     source = _source(node_statuses(nodes, existing.probes, existing.cluster_ips))
     ssh_user = next(n.ssh_user for n in nodes if n.name == source.name)
-    with tempfile.TemporaryDirectory(prefix="mck-kubeconfig-") as tmp:
+    with tempfile.TemporaryDirectory(prefix=temp_prefix("kubeconfig")) as tmp:
         os.chmod(tmp, 0o700)
         dest = Path(tmp) / "admin.config"
         result = ansible.playbook(

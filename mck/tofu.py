@@ -24,6 +24,12 @@ from mck.errors import ToolError, UsageError
 # One line of a streamed command's output -> the lines shown for it.
 Render = Callable[[str], list[str]]
 
+# What tofu creates is its owner's only: the saved plan holds every TF_VAR_ credential in clear
+# text, the state every resource's secrets (OpenTofu's local backend and `plan -out` create their
+# files 0666 less the umask: os.Create in internal/plans/planfile/writer.go Create, os.OpenFile
+# 0666 in internal/states/statemgr/filesystem.go).
+PRIVATE_UMASK = 0o077
+
 INSTALL_HINT = (
     "install OpenTofu (https://opentofu.org/docs/intro/install/) or Terraform, "
     "or point MCK_TOFU at the binary"
@@ -95,7 +101,13 @@ class Tofu:
         started = time.monotonic()
         if not stream:
             proc = subprocess.run(
-                argv, cwd=self.project, env=env, capture_output=True, text=True, check=False
+                argv,
+                cwd=self.project,
+                env=env,
+                capture_output=True,
+                text=True,
+                check=False,
+                umask=PRIVATE_UMASK,
             )
             # JSON is the state or a plan (large, and read back by mck): its size is enough.
             out = proc.stdout or ""
@@ -127,6 +139,7 @@ class Tofu:
             stderr=subprocess.STDOUT,
             text=True,
             bufsize=1,
+            umask=PRIVATE_UMASK,
         ) as proc:
             assert proc.stdout is not None
             for raw in proc.stdout:
