@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mck import interrupt
 from mck.private_files import temp_prefix
 
 PLAYBOOKS = Path(__file__).parent / "playbooks"
@@ -151,8 +152,10 @@ class Ansible:
         try:
             os.chmod(private, 0o700)
             _write_extravars(private, extravars or {})
-            with _batched_reads(), _without_tofu_variables():
+            # ^C/SIGTERM: ansible-runner stops ansible and returns, then KeyboardInterrupt.
+            with interrupt.deferred() as stop, _batched_reads(), _without_tofu_variables():
                 runner = ansible_runner.run(
+                    cancel_callback=stop,
                     private_data_dir=str(private),
                     project_dir=str(self.project),
                     playbook=str(_chain(private, playbook, then) if then else playbook),
@@ -164,7 +167,7 @@ class Ansible:
                     verbosity=max(0, self.verbosity - 1) or None,
                     suppress_env_files=True,
                 )
-            result.status, result.rc = runner.status, runner.rc
+                result.status, result.rc = runner.status, runner.rc
             # The exact command ansible-runner ran (its extra vars hold join tokens: masked).
             command = getattr(getattr(runner, "config", None), "command", None) or [playbook.name]
             if then:  # the equivalent command: both playbooks instead of the throwaway chain

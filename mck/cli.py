@@ -16,7 +16,7 @@ from typing import NoReturn
 
 import click
 
-from mck import __version__
+from mck import __version__, interrupt
 from mck.debuglog import for_run
 from mck.encryption import MODES
 from mck.errors import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_UNHEALTHY, EXIT_USAGE, MckError
@@ -68,6 +68,7 @@ def main(
     With no command: create or update the VMs, configure every node, and form or grow one
     microk8s cluster. Run it again after editing instances.tf.
     """
+    interrupt.raise_on_sigterm()  # SIGTERM stops mck as ^C does: cleanly, exit 130
     if ctx.invoked_subcommand is not None:
         return
     from mck.converge import Settings, converge, destroy

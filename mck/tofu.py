@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mck import interrupt
 from mck.errors import ToolError, UsageError
 
 # One line of a streamed command's output -> the lines shown for it.
@@ -128,24 +129,43 @@ class Tofu:
     def _run_streaming(
         self, argv: list[str], env: dict[str, str], render: Render | None = None
     ) -> subprocess.CompletedProcess[str]:
+        """Run argv with its output shown line by line. Its output is read to the end whatever
+        happens to the screen: a closed pipe to tofu would kill it mid-apply (SIGPIPE), with
+        its state unsaved. ^C or SIGTERM reach tofu as one SIGINT (mck/interrupt.py), after
+        which it is still drained and waited for; then KeyboardInterrupt."""
         echo = self.echo or (lambda line: print(line, file=sys.stderr, flush=True))
         render = render or (lambda line: [line])
         tail: deque[str] = deque(maxlen=40)  # enough to quote the error block back to the user
-        with subprocess.Popen(
-            argv,
-            cwd=self.project,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            bufsize=1,
-            umask=PRIVATE_UMASK,
-        ) as proc:
+        log = self.log or (lambda _text: None)
+        shown = True
+        with (
+            interrupt.deferred() as pending,
+            subprocess.Popen(
+                argv,
+                cwd=self.project,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+                bufsize=1,
+                umask=PRIVATE_UMASK,
+                # Its own session: the terminal's ^C reaches mck only, which forwards one.
+                start_new_session=True,
+            ) as proc,
+        ):
+            pending.set_on_first(interrupt.interrupt_once(proc))
+            told = False
             assert proc.stdout is not None
             for raw in proc.stdout:
+                if pending.signals and not told:
+                    told = True
+                    log(f"interrupted: {self.name} was sent one SIGINT; waiting for it")
                 for line in render(raw.rstrip("\n")):
                     tail.append(line)
-                    echo(line)
+                    if shown:
+                        shown = _show(echo, line, log)
+                    else:
+                        log(line)
             rc = proc.wait()
         return subprocess.CompletedProcess(argv, rc, "\n".join(tail), "\n".join(tail))
 
@@ -272,6 +292,16 @@ def _dig(value: Any, *keys: str) -> Any:
     for key in keys:
         value = value.get(key) if isinstance(value, Mapping) else None
     return value
+
+
+def _show(echo: Any, line: str, log: Callable[[str], None]) -> bool:
+    """Show a line; False when the screen cannot take it any more (the rest goes to the log)."""
+    try:
+        echo(line)
+    except (OSError, ValueError) as exc:  # a closed or broken stream; ValueError: closed file
+        log(f"output stopped ({exc}); {line}")
+        return False
+    return True
 
 
 def _first_error(output: str) -> str:
