@@ -16,7 +16,7 @@ from typing import NoReturn
 
 import click
 
-from mck import __version__, interrupt
+from mck import __version__, interrupt, safe_output
 from mck.debuglog import for_run
 from mck.encryption import MODES
 from mck.errors import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_UNHEALTHY, EXIT_USAGE, MckError
@@ -112,10 +112,10 @@ def status_command(ctx: click.Context, as_json: bool) -> None:
     _run(run, ui)
     assert report is not None
     if as_json:
-        click.echo(json.dumps(report.to_json(), indent=2))
+        safe_output.echo(json.dumps(report.to_json(), indent=2))
     else:
-        click.echo(render_table(report.nodes))
-        click.echo(voters_line(report.nodes))
+        safe_output.echo(render_table(report.nodes))
+        safe_output.echo(voters_line(report.nodes))
         for problem in report.problems:
             ui.error(problem)
         for warning in report.warnings:
@@ -238,6 +238,7 @@ def _exit(ui: Ui, code: int) -> NoReturn:
     log_path = ui.close(code)
     if code:
         _details(log_path, ui)
+    safe_output.quiet_exit_flush()  # a closed stdout/stderr costs no traceback at exit
     sys.exit(code)
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mck import kubeconfig
+from mck import kubeconfig, safe_output
 from mck.ansible import PLAYBOOKS
 from mck.converge import KUBECONFIG_FILE, Settings, ansible_for, probe_existing
 from mck.errors import ClusterError, MckError, UsageError
@@ -79,8 +79,9 @@ def export(settings: Settings, request: Request, ui: Ui) -> Path | None:
         )
     doc = kubeconfig.standalone(admin.cluster_name, server, admin.cluster, admin.user)
     if target is None:
-        sys.stdout.write(kubeconfig.dump(doc, admin.cluster_name))
-        sys.stdout.flush()
+        # The kubeconfig is this command's whole result: not written is a failure, not a crash.
+        if not safe_output.echo(kubeconfig.dump(doc, admin.cluster_name), sys.stdout):
+            raise MckError("cannot write the kubeconfig to stdout (closed): pass -o FILE instead")
         return None
     if request.merge:
         doc = kubeconfig.merge(kubeconfig.load(target), doc, use=request.use)
