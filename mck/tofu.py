@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mck import interrupt
+from mck import interrupt, tofu_diagnostics
 from mck.errors import ToolError, UsageError
 
 # One line of a streamed command's output -> the lines shown for it.
@@ -169,7 +169,12 @@ class Tofu:
             rc = proc.wait()
         return subprocess.CompletedProcess(argv, rc, "\n".join(tail), "\n".join(tail))
 
-    def _failure(self, argv: list[str], proc: subprocess.CompletedProcess[str]) -> ToolError:
+    def _failure(
+        self, argv: list[str], proc: subprocess.CompletedProcess[str]
+    ) -> ToolError | UsageError:
+        refused = tofu_diagnostics.refusal((), f"{proc.stdout or ''}\n{proc.stderr or ''}")
+        if refused is not None:
+            return refused
         detail = _first_error(proc.stderr or proc.stdout or "")
         verb = argv[1] if len(argv) > 1 else ""
         message = f"{self.name} {verb} failed (exit {proc.returncode})"
@@ -195,6 +200,7 @@ class Tofu:
         `-detailed-exitcode` is 0 for it."""
         args = ["plan", "-json", f"-out={planfile}", "-detailed-exitcode"]
         drifted: list[str] = []
+        diagnostics: list[dict[str, Any]] = []
 
         def render(line: str) -> list[str]:
             event = _event(line)
@@ -202,11 +208,14 @@ class Tofu:
                 return [line]
             if event.get("type") == "resource_drift":
                 drifted.append(str(_dig(event, "change", "resource", "addr") or "?"))
+            if event.get("type") == "diagnostic" and isinstance(event.get("diagnostic"), dict):
+                diagnostics.append(event["diagnostic"])
             return event_lines(event)
 
         proc = self.run(self.argv(*args), stream=True, check=False, render=render)
         if proc.returncode not in (0, 2):
-            raise self._failure(proc.args, proc)
+            # Bad input (a variable's validation, a corrupt state) is exit 2 naming the cause.
+            raise tofu_diagnostics.refusal(diagnostics) or self._failure(proc.args, proc)
         return Plan(changes=proc.returncode == 2, drifted=tuple(drifted))
 
     def show(self, planfile: Path) -> None:
