@@ -29,6 +29,7 @@ from mck import (
     mesh,
     preview,
     private_files,
+    refusals,
     run_lock,
     scaledown,
     versions,
@@ -126,6 +127,14 @@ def show_plan(settings: Settings, ui: Ui) -> preview.Preview:
         planned = read_plan(tofu, planfile)
     finally:
         planfile.unlink(missing_ok=True)
+    # safe: `mck plan` refuses what `mck` refuses (mck/refusals.py)
+    refusals.check_plan(
+        planned.nodes,
+        planned.changes,
+        inventory,
+        cluster_name=cluster_name(project, config, settings.env),
+        stored_nodes=lambda: planned.stored or read_state_nodes(tofu).nodes,
+    )
     encryption.check(mode, planned.nodes, previous=previous_setting(inventory, "mck_encryption"))
     shown = _preview(
         tofu,
@@ -168,6 +177,14 @@ def converge(settings: Settings, ui: Ui) -> Outcome:
     try:
         planned = read_plan(tofu, planfile)
         changes = planned.changes
+        # safe: refuse before harm: no nodes, a lost state, a renamed cluster (mck/refusals.py)
+        refusals.check_plan(
+            planned.nodes,
+            changes,
+            previous_inventory,
+            cluster_name=cluster_name(project, config, settings.env),
+            stored_nodes=lambda: planned.stored or read_state_nodes(tofu).nodes,
+        )
         # encryption: a choice these nodes cannot use is refused before anything changes.
         previous_mode = previous_setting(previous_inventory, "mck_encryption")
         encryption.check(mode, planned.nodes, previous=previous_mode)

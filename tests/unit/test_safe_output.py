@@ -102,10 +102,10 @@ def test_tofu_is_drained_when_the_screen_fails_and_its_apply_completes(tmp_path:
 
 
 @pytest.mark.skipif(not Path(TERRAFORM).exists(), reason="needs terraform")
-def test_mck_with_stderr_closed_during_apply_completes_the_apply(tmp_path: Path) -> None:
-    """`mck 2>&1 | head -1`: the reader leaves after the first line; the apply still runs to
-    the end and saves its state, and mck exits as it would have (2: the state has no nodes)
-    rather than 1 with a traceback."""
+def test_mck_with_stderr_closed_during_a_destroy_completes_it(tmp_path: Path) -> None:
+    """`mck --destroy --yes 2>&1 | head -1`: the reader leaves after the first line; OpenTofu
+    still runs to the end (its slow destroy-time provisioner prints as it goes) and saves its
+    state, and mck exits 0 rather than 1 with a traceback and tofu killed by SIGPIPE."""
     project = tmp_path / "project"
     (project / "templates").mkdir(parents=True)
     (project / "templates" / "inventory.j2").write_text("")
@@ -113,12 +113,15 @@ def test_mck_with_stderr_closed_during_apply_completes_the_apply(tmp_path: Path)
     (project / "main.tf").write_text(
         'resource "terraform_data" "slow" {\n'
         '  provisioner "local-exec" {\n'
+        "    when    = destroy\n"
         '    command = "for i in 1 2 3; do echo tick; sleep 1; done"\n'
         "  }\n}\n"
     )
     env = {**os.environ, "CHECKPOINT_DISABLE": "1", "MCK_TOFU": TERRAFORM}
+    for argv in (["init", "-input=false"], ["apply", "-auto-approve", "-input=false"]):
+        subprocess.run([TERRAFORM, *argv], cwd=project, env=env, check=True, capture_output=True)
     mck = subprocess.Popen(
-        [sys.executable, "-m", "mck", "-C", str(project)],
+        [sys.executable, "-m", "mck", "-C", str(project), "--destroy", "--yes"],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         env=env,
@@ -129,7 +132,7 @@ def test_mck_with_stderr_closed_during_apply_completes_the_apply(tmp_path: Path)
     rc = mck.wait(timeout=120)
     assert first.startswith(b"==> preflight")
     state = json.loads((project / "terraform.tfstate").read_text())
-    assert [r["name"] for r in state["resources"]] == ["slow"]
-    assert rc == 2
+    assert state["resources"] == []  # the destroy ran to its end and saved the state
+    assert rc == 0
     log = "".join(p.read_text() for p in (project / ".mck" / "logs").glob("*.log"))
-    assert "Traceback" not in log and "the state has no nodes" in log
+    assert "tick" in log and "Destroy complete!" in log and "Traceback" not in log
