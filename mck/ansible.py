@@ -252,8 +252,10 @@ def _batched_reads() -> Iterator[None]:
     import pexpect
 
     spawn = pexpect.spawn
+    dies_with_mck = interrupt.die_with_this_process()
 
     def batched(*args: Any, **kwargs: Any) -> Any:
+        kwargs.setdefault("preexec_fn", dies_with_mck)  # no ansible outlives a killed mck
         child = spawn(*args, **kwargs)
         child.delayafterread = READ_DELAY
         child.maxread = READ_SIZE

@@ -89,3 +89,29 @@ def interrupt_once(proc: subprocess.Popen[str]) -> Callable[[], None]:
             proc.send_signal(signal.SIGINT)
 
     return send
+
+
+def die_with_this_process(signum: int = signal.SIGTERM) -> Callable[[], None]:
+    """A `preexec_fn` that makes a child get `signum` when mck dies, even by SIGKILL (Linux
+    PR_SET_PDEATHSIG). ansible-runner spawns ansible with `ignore_sighup=True` (Runner.run), so
+    without it a killed mck leaves ansible running its playbook on the nodes beside the next
+    run, which the run lock (gone with mck) no longer keeps out. libc is loaded here, in mck,
+    not in the forked child."""
+    import ctypes
+    import os
+
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):  # not Linux: nothing to ask the kernel for
+        return lambda: None
+    parent = os.getpid()
+
+    def in_child() -> None:
+        prctl(_PR_SET_PDEATHSIG, signum)
+        if os.getppid() != parent:  # mck died before the request took effect
+            os._exit(1)
+
+    return in_child
+
+
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h

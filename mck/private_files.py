@@ -16,6 +16,7 @@ import os
 import re
 import shutil
 import stat
+import time
 from pathlib import Path
 
 from mck.errors import MckError
@@ -96,6 +97,9 @@ def remove_dead_temp_dirs(temp_dir: Path) -> list[Path]:
             continue
         if stat.S_ISDIR(info.st_mode) and info.st_uid == os.getuid():
             shutil.rmtree(path, ignore_errors=True)
+            if path.exists():  # a straggler of the dead run wrote into it meanwhile
+                time.sleep(0.2)
+                shutil.rmtree(path, ignore_errors=True)
             removed.append(path)
     return removed
 

@@ -167,3 +167,41 @@ def test_a_signal_during_a_playbook_cancels_it_and_interrupts_mck(
     assert time.monotonic() - started < 15  # ansible-runner polls the callback every 5 s
     leftovers = list(Path(tempfile.gettempdir()).glob(f"mck-runner-{child.pid}-*"))
     assert leftovers == []
+
+
+ORPHAN_CHILD = textwrap.dedent(
+    """
+    import subprocess, time
+    from mck import interrupt
+    sleeper = subprocess.Popen(
+        ["sleep", "60"], start_new_session=True, preexec_fn=interrupt.die_with_this_process()
+    )
+    print(sleeper.pid, flush=True)
+    time.sleep(60)
+    """
+)
+
+
+def test_a_child_started_to_die_with_mck_does_not_outlive_a_sigkill() -> None:
+    """ansible runs in a session of its own with SIGHUP ignored: only the kernel's parent-death
+    signal ends it when mck is killed."""
+    mck = subprocess.Popen([sys.executable, "-c", ORPHAN_CHILD], stdout=subprocess.PIPE, text=True)
+    assert mck.stdout is not None
+    sleeper = int(mck.stdout.readline())
+    mck.send_signal(signal.SIGKILL)
+    mck.wait()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and _alive(sleeper):
+        time.sleep(0.1)
+    alive = _alive(sleeper)
+    if alive:
+        os.kill(sleeper, signal.SIGKILL)
+    assert not alive
+
+
+def _alive(pid: int) -> bool:
+    """Running (a zombie, dead and waiting for init to reap it, is not)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
