@@ -210,9 +210,14 @@ def _confirm_destroy(project: Path, yes: bool, ui: Ui) -> None:
         return
     if not sys.stdin.isatty():
         _fail(ui, "refusing to destroy without confirmation: no terminal to ask on; pass --yes")
-    if not click.confirm(
-        f"Destroy every VM in {project.resolve()} and remove its inventory?", default=False
-    ):
+    try:
+        confirmed = click.confirm(
+            f"Destroy every VM in {project.resolve()} and remove its inventory?", default=False
+        )
+    except click.Abort:  # ^C (or end of input) at the prompt: click's way of saying so
+        ui.error("interrupted: nothing destroyed")
+        _exit(ui, EXIT_INTERRUPTED)
+    if not confirmed:
         _fail(ui, "nothing destroyed")
 
 

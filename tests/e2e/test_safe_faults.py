@@ -173,3 +173,27 @@ def test_after_a_sigkill_during_configure_nothing_leaks_and_a_rerun_cleans_up(
     assert [p for p in left if p.exists()] == []  # removed: its pid is dead
     assert _files_with_tokens(project.path, _tmp(project)) == []
     assert _processes_with_tokens(project) == []
+
+
+def test_sigint_during_the_apply_saves_the_state_and_a_rerun_completes(project: Project) -> None:
+    """OpenTofu gets one interrupt, finishes what is in flight and writes its state; mck exits
+    130 once it has; the re-run finds a readable, unlocked state and completes the grow."""
+    project.set_counts(digitalocean=2)
+    proc = _start(project)
+    seen: list[str] = []
+    try:
+        _wait_for(proc, "==> provision", seen, timeout=600)
+        os.kill(_holder_pid(project), signal.SIGINT)
+        _, rest = proc.communicate(timeout=300)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    output = "".join(seen) + rest
+    assert proc.returncode == 130, output
+    assert "Two interrupts received" not in output and "Traceback" not in output
+    assert "error: interrupted" in output
+    assert project.state()["format_version"]  # readable, and no lock left held
+    assert list((project.path / ".mck").glob("*.tfplan")) == []
+    run = project.mck()
+    assert run.rc == 0, run.explain()
+    assert "mck-k8s-do-1" in project.inventory()

@@ -205,3 +205,18 @@ def _alive(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
     except OSError:
         return False
+
+
+def test_ctrl_c_at_the_destroy_prompt_is_an_interrupt_not_a_failure(tmp_path: Path) -> None:
+    import pexpect
+
+    child = pexpect.spawn(
+        sys.executable, ["-m", "mck", "-C", str(tmp_path), "--destroy"], encoding="utf-8"
+    )
+    child.expect("Destroy every VM in .* and remove its inventory\\? \\[y/N\\]: ", timeout=30)
+    child.sendintr()  # ^C, as the terminal sends it
+    child.expect(pexpect.EOF, timeout=30)
+    child.close()
+    assert child.exitstatus == 130, child.before
+    assert "error: interrupted: nothing destroyed" in str(child.before)
+    assert "Aborted!" not in str(child.before)
