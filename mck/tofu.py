@@ -21,6 +21,9 @@ from typing import Any
 
 from mck import interrupt, tofu_diagnostics
 from mck.errors import ToolError, UsageError
+from mck.tofu_output import dig as _dig
+from mck.tofu_output import event as _event
+from mck.tofu_output import event_lines, first_error
 
 # One line of a streamed command's output -> the lines shown for it.
 Render = Callable[[str], list[str]]
@@ -175,7 +178,7 @@ class Tofu:
         refused = tofu_diagnostics.refusal((), f"{proc.stdout or ''}\n{proc.stderr or ''}")
         if refused is not None:
             return refused
-        detail = _first_error(proc.stderr or proc.stdout or "")
+        detail = first_error(proc.stderr or proc.stdout or "")
         verb = argv[1] if len(argv) > 1 else ""
         message = f"{self.name} {verb} failed (exit {proc.returncode})"
         if detail:
@@ -265,44 +268,6 @@ class Plan:
     drifted: tuple[str, ...] = ()
 
 
-# Machine-readable UI events (`-json`) not shown: the version banner, a second line per
-# refreshed resource, and the outputs (mck's own modules define none it shows).
-_QUIET_EVENTS = {"version", "refresh_complete", "outputs"}
-
-
-def event_lines(event: Mapping[str, Any]) -> list[str]:
-    """The lines a person sees for one `-json` UI event: its message; for a diagnostic, also
-    its detail and where in the configuration it points."""
-    if event.get("type") in _QUIET_EVENTS:
-        return []
-    lines = [str(event.get("@message", ""))]
-    if event.get("type") == "diagnostic":
-        filename = _dig(event, "diagnostic", "range", "filename")
-        line = _dig(event, "diagnostic", "range", "start", "line")
-        if filename:
-            lines.append(f"  on {filename} line {line}")
-        detail = str(_dig(event, "diagnostic", "detail") or "")
-        lines += [f"  {text}" if text else "" for text in detail.splitlines()]
-    return lines
-
-
-def _event(line: str) -> dict[str, Any] | None:
-    """A `-json` UI event, or None for any other line (a plugin's stray output, say)."""
-    if not line.startswith("{"):
-        return None
-    try:
-        event = json.loads(line)
-    except json.JSONDecodeError:
-        return None
-    return event if isinstance(event, dict) and "@message" in event else None
-
-
-def _dig(value: Any, *keys: str) -> Any:
-    for key in keys:
-        value = value.get(key) if isinstance(value, Mapping) else None
-    return value
-
-
 def _show(echo: Any, line: str, log: Callable[[str], None]) -> bool:
     """Show a line; False when the screen cannot take it any more (the rest goes to the log)."""
     try:
@@ -311,16 +276,6 @@ def _show(echo: Any, line: str, log: Callable[[str], None]) -> bool:
         log(f"output stopped ({exc}); {line}")
         return False
     return True
-
-
-def _first_error(output: str) -> str:
-    """The first `Error: …` line tofu printed, which is the one that says what went wrong."""
-    for line in output.splitlines():
-        text = line.strip().lstrip("│╷╵ ").strip()
-        if text.startswith("Error:"):
-            return text[len("Error:") :].strip()
-    lines = [line.strip() for line in output.splitlines() if line.strip()]
-    return lines[-1] if lines else ""
 
 
 def default_env() -> dict[str, str]:
