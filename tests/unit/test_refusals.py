@@ -38,8 +38,20 @@ def _never() -> list[Node]:
     raise AssertionError("the stored state was read though nothing needed it")
 
 
-def test_an_ordinary_plan_goes_ahead_without_reading_the_state_again() -> None:
-    check_plan(PLANNED, NodeChanges(), INVENTORY, cluster_name="prod", stored_nodes=_never)
+def test_an_ordinary_plan_goes_ahead() -> None:
+    check_plan(PLANNED, NodeChanges(), INVENTORY, cluster_name="prod", stored_nodes=lambda: STORED)
+
+
+def test_another_projects_state_is_refused() -> None:
+    other = [Node("dev-do-0", "digitalocean", "198.51.100.20", None, "root", False, "x")]
+    with pytest.raises(UsageError) as refused:
+        check_plan(
+            PLANNED, NodeChanges(), INVENTORY, cluster_name="prod", stored_nodes=lambda: other
+        )
+    assert refused.value.message.startswith(
+        "the state's nodes (dev-do-0) are none of the inventory's (prod-do-0, prod-do-1): "
+        "the state is another project's or cluster's"
+    )
 
 
 def test_a_first_converge_goes_ahead() -> None:
@@ -57,8 +69,8 @@ def test_a_lost_state_beside_a_live_inventory_is_refused() -> None:
     with pytest.raises(UsageError) as refused:
         check_plan(PLANNED, created, INVENTORY, cluster_name="prod", stored_nodes=list)
     assert refused.value.message.startswith(
-        "the state has no nodes, but the last converge's inventory lists 2: prod-do-0, "
-        "prod-do-1; the state was lost or replaced"
+        "the state has no nodes, but the last converge's inventory lists prod-do-0, "
+        "prod-do-1: the state was lost or replaced"
     )
     assert "restore terraform.tfstate" in refused.value.message
 
