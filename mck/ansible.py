@@ -24,6 +24,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mck import interrupt
+from mck.private_files import temp_prefix
+
 PLAYBOOKS = Path(__file__).parent / "playbooks"
 # ansible-runner reads ansible's output in mck's process through pexpect, which wakes up for
 # each chunk ansible writes (two or three per event) and sleeps only 0.1 ms before reading again.
@@ -151,12 +154,15 @@ class Ansible:
 
         import ansible_runner  # here, not at the top: runs that start no playbook skip ~0.07 s
 
-        private = Path(tempfile.mkdtemp(prefix="mck-runner-"))
+        # Named with this pid: a killed run's dir is removed by the next run (private_files).
+        private = Path(tempfile.mkdtemp(prefix=temp_prefix("runner")))
         try:
             os.chmod(private, 0o700)
             _write_extravars(private, extravars or {})
-            with _batched_reads():
+            # ^C/SIGTERM: ansible-runner stops ansible and returns, then KeyboardInterrupt.
+            with interrupt.deferred() as stop, _batched_reads(), _without_tofu_variables():
                 runner = ansible_runner.run(
+                    cancel_callback=stop,
                     private_data_dir=str(private),
                     project_dir=str(self.project),
                     playbook=str(_chain(private, playbook, then) if then else playbook),
@@ -168,7 +174,7 @@ class Ansible:
                     verbosity=max(0, self.verbosity - 1) or None,
                     suppress_env_files=True,
                 )
-            result.status, result.rc = runner.status, runner.rc
+                result.status, result.rc = runner.status, runner.rc
             # The exact command ansible-runner ran (its extra vars hold join tokens: masked).
             command = getattr(getattr(runner, "config", None), "command", None) or [playbook.name]
             if then:  # the equivalent command: both playbooks instead of the throwaway chain
@@ -253,8 +259,10 @@ def _batched_reads() -> Iterator[None]:
     import pexpect
 
     spawn = pexpect.spawn
+    dies_with_mck = interrupt.die_with_this_process()
 
     def batched(*args: Any, **kwargs: Any) -> Any:
+        kwargs.setdefault("preexec_fn", dies_with_mck)  # no ansible outlives a killed mck
         child = spawn(*args, **kwargs)
         child.delayafterread = READ_DELAY
         child.maxread = READ_SIZE
@@ -265,6 +273,21 @@ def _batched_reads() -> Iterator[None]:
         yield
     finally:
         pexpect.spawn = spawn
+
+
+@contextlib.contextmanager
+def _without_tofu_variables() -> Iterator[None]:
+    """ansible-runner starts from a copy of os.environ (RunnerConfig._prepare_env in
+    ansible_runner/config/_base.py: `self.env = os.environ.copy()`, then `envvars` on top) and
+    writes it into `artifacts/<ident>/command` (Runner.run). Ansible needs none of the
+    `TF_VAR_` variables (cloud credentials), so they are out of the environment while it runs:
+    nothing of them reaches its files or its processes' environments. mck is single-threaded,
+    and tofu gets its own copy of the environment (Settings.env)."""
+    hidden = {name: os.environ.pop(name) for name in list(os.environ) if name.startswith("TF_VAR_")}
+    try:
+        yield
+    finally:
+        os.environ.update(hidden)
 
 
 def _chain(private: Path, first: Path, then: Path) -> Path:

@@ -16,7 +16,7 @@ from typing import NoReturn
 
 import click
 
-from mck import __version__
+from mck import __version__, interrupt, safe_output
 from mck.debuglog import for_run
 from mck.encryption import MODES
 from mck.errors import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_UNHEALTHY, EXIT_USAGE, MckError
@@ -86,6 +86,7 @@ def main(
     With no command: create or update the VMs, configure every node, and form or grow one
     microk8s cluster. Run it again after editing instances.tf.
     """
+    interrupt.raise_on_sigterm()  # SIGTERM stops mck as ^C does: cleanly, exit 130
     if ctx.invoked_subcommand is not None:
         return
     from mck.converge import Settings, converge
@@ -138,10 +139,10 @@ def status_command(ctx: click.Context, as_json: bool) -> None:
     _run(run, ui)
     assert report is not None
     if as_json:
-        click.echo(json.dumps(report.to_json(), indent=2))
+        safe_output.echo(json.dumps(report.to_json(), indent=2))
     else:
-        click.echo(render_table(report.nodes))
-        click.echo(voters_line(report.nodes))
+        safe_output.echo(render_table(report.nodes))
+        safe_output.echo(voters_line(report.nodes))
         for problem in report.problems:
             ui.error(problem)
         for warning in report.warnings:
@@ -236,9 +237,14 @@ def _confirm_destroy(project: Path, yes: bool, ui: Ui) -> None:
         return
     if not sys.stdin.isatty():
         _fail(ui, "refusing to destroy without confirmation: no terminal to ask on; pass --yes")
-    if not click.confirm(
-        f"Destroy every VM in {project.resolve()} and remove its inventory?", default=False
-    ):
+    try:
+        confirmed = click.confirm(
+            f"Destroy every VM in {project.resolve()} and remove its inventory?", default=False
+        )
+    except click.Abort:  # ^C (or end of input) at the prompt: click's way of saying so
+        ui.error("interrupted: nothing destroyed")
+        _exit(ui, EXIT_INTERRUPTED)
+    if not confirmed:
         _fail(ui, "nothing destroyed")
 
 
@@ -264,6 +270,7 @@ def _exit(ui: Ui, code: int) -> NoReturn:
     log_path = ui.close(code)
     if code:
         _details(log_path, ui)
+    safe_output.quiet_exit_flush()  # a closed stdout/stderr costs no traceback at exit
     sys.exit(code)
 
 

@@ -14,16 +14,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from mck import cluster, encryption, preview, versions
+from mck import cluster, encryption, preview, private_files, refusals, run_lock, versions
 from mck.errors import UsageError
 from mck.inventory import previous_setting
 from mck.nodes import Node, NodeChanges
 from mck.phases.act import act
 from mck.phases.configure import configure, wait_for_boot
-from mck.phases.context import Run, Settings, read_text
+from mck.phases.context import STATE_DIR, Run, Settings, read_text
 from mck.phases.inventory import write_inventory
 from mck.phases.outcomes import NodeOutcome
-from mck.phases.plan import PlanRead, preview_cluster, read_plan
+from mck.phases.plan import PlanRead, preview_cluster, read_plan, read_state_nodes
 from mck.phases.probe import probe_configured
 from mck.phases.provision import fresh_names, provision, read_back
 from mck.phases.removal import remove_leaving
@@ -57,14 +57,25 @@ def converge(settings: Settings, ui: Ui) -> Outcome:
     ssh_key_file = ssh_public_key_file(project, config, settings.env)
     previous_inventory = read_text(project / "inventory")
     run = Run.start(settings, ui)
-    run.make_state_dir()
+    # One changing run per project, held until this process ends (mck/run_lock.py); then the
+    # leftovers of killed runs (plan files, runner dirs) go before this run makes its own.
+    held = run_lock.acquire(project / STATE_DIR, "converge")  # noqa: F841 (held for the run)
+    private_files.before_run(project, run.make_state_dir(), run_lock_held=True)
 
     # plan → [scale-down] → provision: apply exactly the plan that was shown.
     ui.phase("plan", f"{run.tofu.name} plan")
     run.init_tofu()
-    planfile = run.state_dir / "converge.tfplan"
+    planfile = run.state_dir / private_files.CONVERGE_PLAN
     try:
         planned = read_plan(run.tofu, planfile)
+        # Refuse before harm: no nodes, a lost state, a renamed cluster (mck/refusals.py).
+        refusals.check_plan(
+            planned.nodes,
+            planned.changes,
+            previous_inventory,
+            cluster_name=name,
+            stored_nodes=lambda: planned.stored or read_state_nodes(run.tofu).nodes,
+        )
         # encryption: a choice these nodes cannot use is refused before anything changes.
         previous_mode = previous_setting(previous_inventory, "mck_encryption")
         encryption.check(mode, planned.nodes, previous=previous_mode)
@@ -146,13 +157,22 @@ def show_plan(settings: Settings, ui: Ui) -> preview.Preview:
     inventory = read_text(project / "inventory")
     run = Run.start(settings, ui, task_lines=False)
     state_dir = run.make_state_dir()
+    private_files.before_run(project, state_dir, run_lock_held=False)
     ui.phase("plan", f"{run.tofu.name} plan")
     run.init_tofu()
-    planfile = state_dir / "plan.tfplan"
+    planfile = private_files.preview_plan(state_dir)  # per pid: `mck plan` takes no run lock
     try:
         planned = read_plan(run.tofu, planfile)
     finally:
         planfile.unlink(missing_ok=True)
+    # `mck plan` refuses what `mck` refuses (mck/refusals.py).
+    refusals.check_plan(
+        planned.nodes,
+        planned.changes,
+        inventory,
+        cluster_name=cluster_name(project, config, settings.env),
+        stored_nodes=lambda: planned.stored or read_state_nodes(run.tofu).nodes,
+    )
     encryption.check(mode, planned.nodes, previous=previous_setting(inventory, "mck_encryption"))
     shown = preview_cluster(
         run,

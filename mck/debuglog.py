@@ -12,12 +12,16 @@ memory until the run gets past that point, then streamed to disk as they come.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
+
+from mck.errors import MckError
+from mck.private_files import private_dir
 
 LOG_DIR = Path(".mck") / "logs"
 KEEP = 20  # logs kept per project; older ones are pruned when a new one is written
@@ -48,6 +52,9 @@ class DebugLog:
         self._buffer: list[str] = []
         self._handle: TextIO | None = None
         self._closed = False
+        # Why the log could not be written (then it is dropped and the run goes on without it).
+        self.failure: str | None = None
+        self._written = False  # this run created its file
         self.add_secrets(secrets)
 
     def add_secrets(self, secrets: Iterable[str]) -> None:
@@ -65,23 +72,43 @@ class DebugLog:
         line = self.redact(text if text.endswith("\n") else text + "\n")
         if self._handle is None:
             self._buffer.append(line)
-        else:
+            return
+        try:
             self._handle.write(line)
             self._handle.flush()
+        except OSError as exc:  # a full disk, a file system gone read-only
+            self._fail(f"cannot write {self.path}: {exc.strerror or exc}")
 
     def persist(self) -> None:
         """From now on the log is a file: create it, write what was buffered, prune old logs."""
         if self._handle is not None or self._closed:
             return
-        self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-        prune(self.directory, KEEP - 1)
-        while self.path.exists():  # two runs in the same second
-            self.path = self.path.with_name(self.path.stem + "-1.log")
-        fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        self._handle = os.fdopen(fd, "w", encoding="utf-8")
-        self._handle.writelines(self._buffer)
-        self._handle.flush()
+        try:
+            for directory in (self.directory.parent, self.directory):  # .mck/ and .mck/logs/
+                private_dir(directory)
+            prune(self.directory, KEEP - 1)
+            while self.path.exists():  # two runs in the same second
+                self.path = self.path.with_name(self.path.stem + "-1.log")
+            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            self._handle = os.fdopen(fd, "w", encoding="utf-8")
+            self._written = True
+            self._handle.writelines(self._buffer)
+            self._handle.flush()
+        except MckError as exc:
+            self._fail(exc.message)
+        except OSError as exc:
+            self._fail(f"cannot write {self.path}: {exc.strerror or exc}")
         self._buffer.clear()
+
+    def _fail(self, reason: str) -> None:
+        """Give up on the log: the run must not stop because its log cannot be written."""
+        self.failure = self.failure or reason
+        if self._handle is not None:
+            with contextlib.suppress(OSError):
+                self._handle.close()
+            self._handle = None
+        self._buffer.clear()
+        self._closed = True
 
     def close(self, *, keep: bool = True) -> None:
         """Finish the log; `keep=False` drops a log that never reached the disk."""
@@ -90,12 +117,17 @@ class DebugLog:
         if keep:
             self.persist()
         if self._handle is not None:
-            self._handle.close()
+            try:
+                self._handle.close()
+            except OSError as exc:
+                self.failure = f"cannot write {self.path}: {exc.strerror or exc}"
         self._closed = True
 
     @property
     def on_disk(self) -> bool:
-        return self._handle is not None or (self._closed and self.path.exists())
+        """Whether this run's own log is on disk. Not `self.path.exists()`: a run that never
+        persisted would then name the log of an earlier run that had the same name."""
+        return self._written and self.failure is None
 
 
 def prune(directory: Path, keep: int) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shutil
 
-from mck import kubeconfig
+from mck import kubeconfig, private_files, run_lock
 from mck.debuglog import LOG_DIR
 from mck.phases.context import STATE_DIR, Run, Settings
 from mck.preflight import preflight
@@ -22,6 +22,9 @@ def destroy(settings: Settings, ui: Ui) -> None:
     ui.phase("preflight", str(project))
     preflight(project, settings.env)
     run = Run.start(settings, ui)
+    # One changing run per project, held until this process ends (mck/run_lock.py).
+    held = run_lock.acquire(project / STATE_DIR, "destroy")  # noqa: F841 (held for the run)
+    private_files.before_run(project, project / STATE_DIR, run_lock_held=True)
     run.init_tofu()
     ui.phase("destroy", f"{run.tofu.name} destroy")
     run.tofu.destroy()
@@ -31,6 +34,8 @@ def destroy(settings: Settings, ui: Ui) -> None:
             # The debug logs stay (this run's own among them): they outlive the cluster.
             for child in path.iterdir():
                 if child.name == LOG_DIR.name and child.is_dir():
+                    continue
+                if child.name == run_lock.LOCK_FILE:  # still held by this run
                     continue
                 if child.is_dir() and not child.is_symlink():
                     shutil.rmtree(child)

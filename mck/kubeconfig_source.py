@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mck import kubeconfig
+from mck import kubeconfig, safe_output
 from mck.ansible import PLAYBOOKS
 from mck.destroy import KUBECONFIG_FILE
 from mck.errors import ClusterError, MckError, UsageError
@@ -24,6 +24,7 @@ from mck.existing import probe_existing
 from mck.inventory import previous_setting
 from mck.phases.context import Settings
 from mck.preflight import cluster_name
+from mck.private_files import temp_prefix
 from mck.report import Ui
 from mck.status import NodeStatus, node_statuses
 
@@ -80,8 +81,9 @@ def export(settings: Settings, request: Request, ui: Ui) -> Path | None:
         )
     doc = kubeconfig.standalone(admin.cluster_name, server, admin.cluster, admin.user)
     if target is None:
-        sys.stdout.write(kubeconfig.dump(doc, admin.cluster_name))
-        sys.stdout.flush()
+        # The kubeconfig is this command's whole result: not written is a failure, not a crash.
+        if not safe_output.echo(kubeconfig.dump(doc, admin.cluster_name), sys.stdout):
+            raise MckError("cannot write the kubeconfig to stdout (closed): pass -o FILE instead")
         return None
     if request.merge:
         doc = kubeconfig.merge(kubeconfig.load(target), doc, use=request.use)
@@ -110,7 +112,7 @@ def read_admin(settings: Settings, ui: Ui) -> Admin:
     ansible = existing.ansible  # the state's nodes, never a hand-edited inventory's
     source = _source(node_statuses(nodes, existing.probes, existing.cluster_ips))
     ssh_user = next(n.ssh_user for n in nodes if n.name == source.name)
-    with tempfile.TemporaryDirectory(prefix="mck-kubeconfig-") as tmp:
+    with tempfile.TemporaryDirectory(prefix=temp_prefix("kubeconfig")) as tmp:
         os.chmod(tmp, 0o700)
         dest = Path(tmp) / "admin.config"
         result = ansible.playbook(

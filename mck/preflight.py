@@ -19,6 +19,7 @@ from typing import Any
 
 from mck import hcl_cache
 from mck.errors import UsageError
+from mck.tfvars_check import check_declared, read_tfvars, tfvars_files
 
 _VAR_REF = re.compile(r"\bvar\.([A-Za-z_][A-Za-z0-9_-]*)")
 
@@ -107,29 +108,23 @@ def _absorb(config: Config, parsed: dict[str, Any], *, root: bool) -> None:
                 config.defaults[name] = body["default"]
 
 
-def tfvars_values(project: Path) -> dict[str, Any]:
-    """Values from the files tofu loads by itself, in its precedence order (later wins)."""
+def tfvars_values(project: Path, config: Config | None = None) -> dict[str, Any]:
+    """Values from the files tofu loads by itself, in its precedence order (later wins). With
+    `config`, a value for an undeclared variable is refused (mck/tfvars_check.py)."""
     values: dict[str, Any] = {}
     cache = hcl_cache.for_project(project)
-    files = [project / "terraform.tfvars", project / "terraform.tfvars.json"]
-    files += sorted(project.glob("*.auto.tfvars")) + sorted(project.glob("*.auto.tfvars.json"))
-    for path in files:
-        if not path.is_file():
-            continue
-        if path.suffix == ".json":
-            try:
-                values.update(json.loads(path.read_text(encoding="utf-8")))
-            except json.JSONDecodeError as exc:
-                raise UsageError(f"cannot parse {path.name}: {exc}; fix it and retry") from exc
-        else:
-            values.update(cache.parse(path))
+    for path in tfvars_files(project):
+        found = read_tfvars(path, cache)
+        if config is not None:
+            check_declared(path, found, config.variables)
+        values.update(found)
     cache.save()
     return values
 
 
 def missing_credentials(project: Path, config: Config, env: Mapping[str, str]) -> list[str]:
     """TF_VAR_… names that must be exported before tofu can talk to the providers in use."""
-    given = tfvars_values(project)
+    given = tfvars_values(project, config)
     missing = set()
     for provider in config.providers_used:
         for var in config.provider_vars.get(provider, set()):

@@ -10,10 +10,11 @@ import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TextIO
+from typing import TextIO, cast
 
 from mck.debuglog import DebugLog
 from mck.errors import EXIT_USAGE
+from mck.safe_output import SafeStream
 
 _BOLD, _YELLOW, _RED, _RESET = "\033[1m", "\033[33m", "\033[31m", "\033[0m"
 _CLEAR_LINE = "\r\033[K"
@@ -21,7 +22,8 @@ _CLEAR_LINE = "\r\033[K"
 
 @dataclass
 class Ui:
-    stream: TextIO = field(default_factory=lambda: sys.stderr)
+    # Writes that fail (a closed pipe, a full disk) stop the output, never the run.
+    stream: TextIO = field(default_factory=lambda: cast(TextIO, SafeStream(sys.stderr)))
     color: bool | None = None  # None: decide from the stream (a terminal gets colour)
     live: bool | None = None  # None: decide from the stream (a terminal gets the live line)
     log: DebugLog | None = None
@@ -50,6 +52,14 @@ class Ui:
         """Only for the log: command lines, full tool output, timings."""
         if self.log is not None:
             self.log.write(text)
+            self._warn_if_log_failed()
+
+    def _warn_if_log_failed(self) -> None:
+        """A log that cannot be written (read-only .mck/, full disk) costs the log, not the
+        run: one warning, then the run goes on without it."""
+        if self.log is not None and self.log.failure is not None:
+            failure, self.log = self.log.failure, None
+            self.warn(f"no debug log for this run: {failure}")
 
     def phase(self, name: str, detail: str = "") -> None:
         self._end_phase()
@@ -57,6 +67,7 @@ class Ui:
         if self._phases == 2 and self.log is not None:
             # Past preflight: the run may change things now, so its log goes to disk.
             self.log.persist()
+            self._warn_if_log_failed()
         self.debug(f"phase {name} start")
         self._phase = (name, time.monotonic())
         self.write(self._paint(_BOLD, f"==> {name}" + (f": {detail}" if detail else "")))

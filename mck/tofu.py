@@ -19,10 +19,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mck import interrupt, tofu_diagnostics
 from mck.errors import ToolError, UsageError
+from mck.tofu_output import dig as _dig
+from mck.tofu_output import event as _event
+from mck.tofu_output import event_lines, first_error
 
 # One line of a streamed command's output -> the lines shown for it.
 Render = Callable[[str], list[str]]
+
+# What tofu creates is its owner's only: the saved plan holds every TF_VAR_ credential in clear
+# text, the state every resource's secrets (OpenTofu's local backend and `plan -out` create their
+# files 0666 less the umask: os.Create in internal/plans/planfile/writer.go Create, os.OpenFile
+# 0666 in internal/states/statemgr/filesystem.go).
+PRIVATE_UMASK = 0o077
 
 INSTALL_HINT = (
     "install OpenTofu (https://opentofu.org/docs/intro/install/) or Terraform, "
@@ -95,7 +105,13 @@ class Tofu:
         started = time.monotonic()
         if not stream:
             proc = subprocess.run(
-                argv, cwd=self.project, env=env, capture_output=True, text=True, check=False
+                argv,
+                cwd=self.project,
+                env=env,
+                capture_output=True,
+                text=True,
+                check=False,
+                umask=PRIVATE_UMASK,
             )
             # JSON is the state or a plan (large, and read back by mck): its size is enough.
             out = proc.stdout or ""
@@ -116,28 +132,53 @@ class Tofu:
     def _run_streaming(
         self, argv: list[str], env: dict[str, str], render: Render | None = None
     ) -> subprocess.CompletedProcess[str]:
+        """Run argv with its output shown line by line. Its output is read to the end whatever
+        happens to the screen: a closed pipe to tofu would kill it mid-apply (SIGPIPE), with
+        its state unsaved. ^C or SIGTERM reach tofu as one SIGINT (mck/interrupt.py), after
+        which it is still drained and waited for; then KeyboardInterrupt."""
         echo = self.echo or (lambda line: print(line, file=sys.stderr, flush=True))
         render = render or (lambda line: [line])
         tail: deque[str] = deque(maxlen=40)  # enough to quote the error block back to the user
-        with subprocess.Popen(
-            argv,
-            cwd=self.project,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            bufsize=1,
-        ) as proc:
+        log = self.log or (lambda _text: None)
+        shown = True
+        with (
+            interrupt.deferred() as pending,
+            subprocess.Popen(
+                argv,
+                cwd=self.project,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+                bufsize=1,
+                umask=PRIVATE_UMASK,
+                # Its own session: the terminal's ^C reaches mck only, which forwards one.
+                start_new_session=True,
+            ) as proc,
+        ):
+            pending.set_on_first(interrupt.interrupt_once(proc))
+            told = False
             assert proc.stdout is not None
             for raw in proc.stdout:
+                if pending.signals and not told:
+                    told = True
+                    log(f"interrupted: {self.name} was sent one SIGINT; waiting for it")
                 for line in render(raw.rstrip("\n")):
                     tail.append(line)
-                    echo(line)
+                    if shown:
+                        shown = _show(echo, line, log)
+                    else:
+                        log(line)
             rc = proc.wait()
         return subprocess.CompletedProcess(argv, rc, "\n".join(tail), "\n".join(tail))
 
-    def _failure(self, argv: list[str], proc: subprocess.CompletedProcess[str]) -> ToolError:
-        detail = _first_error(proc.stderr or proc.stdout or "")
+    def _failure(
+        self, argv: list[str], proc: subprocess.CompletedProcess[str]
+    ) -> ToolError | UsageError:
+        refused = tofu_diagnostics.refusal((), f"{proc.stdout or ''}\n{proc.stderr or ''}")
+        if refused is not None:
+            return refused
+        detail = first_error(proc.stderr or proc.stdout or "")
         verb = argv[1] if len(argv) > 1 else ""
         message = f"{self.name} {verb} failed (exit {proc.returncode})"
         if detail:
@@ -162,6 +203,7 @@ class Tofu:
         `-detailed-exitcode` is 0 for it."""
         args = ["plan", "-json", f"-out={planfile}", "-detailed-exitcode"]
         drifted: list[str] = []
+        diagnostics: list[dict[str, Any]] = []
 
         def render(line: str) -> list[str]:
             event = _event(line)
@@ -169,11 +211,14 @@ class Tofu:
                 return [line]
             if event.get("type") == "resource_drift":
                 drifted.append(str(_dig(event, "change", "resource", "addr") or "?"))
+            if event.get("type") == "diagnostic" and isinstance(event.get("diagnostic"), dict):
+                diagnostics.append(event["diagnostic"])
             return event_lines(event)
 
         proc = self.run(self.argv(*args), stream=True, check=False, render=render)
         if proc.returncode not in (0, 2):
-            raise self._failure(proc.args, proc)
+            # Bad input (a variable's validation, a corrupt state) is exit 2 naming the cause.
+            raise tofu_diagnostics.refusal(diagnostics) or self._failure(proc.args, proc)
         return Plan(changes=proc.returncode == 2, drifted=tuple(drifted))
 
     def show(self, planfile: Path) -> None:
@@ -223,52 +268,14 @@ class Plan:
     drifted: tuple[str, ...] = ()
 
 
-# Machine-readable UI events (`-json`) not shown: the version banner, a second line per
-# refreshed resource, and the outputs (mck's own modules define none it shows).
-_QUIET_EVENTS = {"version", "refresh_complete", "outputs"}
-
-
-def event_lines(event: Mapping[str, Any]) -> list[str]:
-    """The lines a person sees for one `-json` UI event: its message; for a diagnostic, also
-    its detail and where in the configuration it points."""
-    if event.get("type") in _QUIET_EVENTS:
-        return []
-    lines = [str(event.get("@message", ""))]
-    if event.get("type") == "diagnostic":
-        filename = _dig(event, "diagnostic", "range", "filename")
-        line = _dig(event, "diagnostic", "range", "start", "line")
-        if filename:
-            lines.append(f"  on {filename} line {line}")
-        detail = str(_dig(event, "diagnostic", "detail") or "")
-        lines += [f"  {text}" if text else "" for text in detail.splitlines()]
-    return lines
-
-
-def _event(line: str) -> dict[str, Any] | None:
-    """A `-json` UI event, or None for any other line (a plugin's stray output, say)."""
-    if not line.startswith("{"):
-        return None
+def _show(echo: Any, line: str, log: Callable[[str], None]) -> bool:
+    """Show a line; False when the screen cannot take it any more (the rest goes to the log)."""
     try:
-        event = json.loads(line)
-    except json.JSONDecodeError:
-        return None
-    return event if isinstance(event, dict) and "@message" in event else None
-
-
-def _dig(value: Any, *keys: str) -> Any:
-    for key in keys:
-        value = value.get(key) if isinstance(value, Mapping) else None
-    return value
-
-
-def _first_error(output: str) -> str:
-    """The first `Error: …` line tofu printed, which is the one that says what went wrong."""
-    for line in output.splitlines():
-        text = line.strip().lstrip("│╷╵ ").strip()
-        if text.startswith("Error:"):
-            return text[len("Error:") :].strip()
-    lines = [line.strip() for line in output.splitlines() if line.strip()]
-    return lines[-1] if lines else ""
+        echo(line)
+    except (OSError, ValueError) as exc:  # a closed or broken stream; ValueError: closed file
+        log(f"output stopped ({exc}); {line}")
+        return False
+    return True
 
 
 def default_env() -> dict[str, str]:

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mck import boot, hcl_cache
+from mck import private_files, boot, hcl_cache
 from mck.ansible import Ansible
 from mck.errors import MckError
 from mck.phases.outcomes import Outcomes
@@ -62,7 +62,7 @@ class Run:
     def make_state_dir(self) -> Path:
         """The project's .mck/, made once preflight has passed (bad input leaves nothing
         behind), with what preflight parsed saved in it: the next run parses no unchanged HCL."""
-        self.state_dir.mkdir(exist_ok=True)
+        private_files.private_dir(self.state_dir)  # 0700: it holds the saved plan
         hcl_cache.for_project(self.project).save()
         return self.state_dir
 

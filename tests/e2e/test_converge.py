@@ -259,7 +259,8 @@ def test_destroy_removes_every_vm_and_generated_file(project: Project) -> None:
     ).get("resources")
     assert [h for h in project.lab.hosts() if h.name.startswith("mck-k8s-")] == []
     assert not (project.path / "inventory").exists()
-    # Of .mck/ only the debug logs are left, this run's own among them.
-    assert [p.name for p in (project.path / ".mck").iterdir()] == ["logs"]
+    # Of .mck/ only the debug logs are left, this run's own among them, and the run lock this
+    # run held to the end (removing a held lock file would let a third run lock a new one).
+    assert sorted(p.name for p in (project.path / ".mck").iterdir()) == ["logs", "run.lock"]
     assert project.logs()[-1].name.endswith("-destroy.log")
     assert project.logs()[-1].read_text().rstrip().endswith("exit 0")

@@ -79,7 +79,7 @@ def test_plan_lists_the_two_removals_and_changes_nothing(project: Project) -> No
     assert _files(project) == before
     assert _vms(project) == sorted([*KEPT, *LEAVING])
     assert len(_members(project, "mck-k8s-do-0")) == 5
-    assert not (project.path / ".mck" / "plan.tfplan").exists()
+    assert list((project.path / ".mck").glob("*.tfplan")) == []  # its plan-<pid>.tfplan too
 
 
 def test_converge_drains_leaves_and_removes_them_then_destroys_the_vms(project: Project) -> None:

@@ -4,6 +4,7 @@ reach a play, and that reading ansible's output in batches loses nothing."""
 from __future__ import annotations
 
 import io
+import os
 import secrets
 import sys
 from pathlib import Path
@@ -161,3 +162,53 @@ def test_ansible_output_has_no_colour_codes_even_on_a_colour_terminal(
     assert result.ok, result
     assert "PLAY RECAP" in "".join(shown)
     assert "\x1b" not in "".join(shown)
+
+
+ENV_PLAY = """\
+- name: Look for the credential where ansible-runner writes
+  hosts: all
+  gather_facts: false
+  tasks:
+    - name: Read ansible's environment
+      ansible.builtin.command: env
+      changed_when: false
+    - name: Search the temporary directory while ansible-runner runs
+      ansible.builtin.shell: grep -rl -- "$NEEDLE_PART$NEEDLE_REST" {{ tmp | quote }} || true
+      changed_when: false
+      environment:
+        NEEDLE_PART: "{{ needle[:8] }}"
+        NEEDLE_REST: "{{ needle[8:] }}"
+"""
+
+
+def test_ansible_runner_never_receives_the_tofu_variables(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ansible-runner copies os.environ into `artifacts/*/command`: a TF_VAR_ credential must
+    be in neither ansible's environment nor any file of the run, and is back for tofu after."""
+    import tempfile
+
+    (tmp_path / "inventory").write_text(
+        f"[all]\nlocalhost ansible_connection=local ansible_python_interpreter={sys.executable}\n"
+    )
+    (tmp_path / "ansible.cfg").write_text("[defaults]\nretry_files_enabled = false\n")
+    (tmp_path / "play.yml").write_text(ENV_PLAY)
+    token = secrets.token_hex(16)
+    monkeypatch.setenv("TF_VAR_do_token", token)
+    tmp = tempfile.gettempdir()
+    result = Ansible(tmp_path, echo=lambda _: None).playbook(
+        tmp_path / "play.yml",
+        extravars={"needle": token, "tmp": tmp},  # the extravars file itself holds it: 0600
+        capture={
+            "Read ansible's environment",
+            "Search the temporary directory while ansible-runner runs",
+        },
+    )
+    assert result.ok, result
+    captured = result.captured["localhost"]
+    assert "ANSIBLE_CONFIG=" in captured["Read ansible's environment"]["stdout"]
+    assert "TF_VAR_" not in captured["Read ansible's environment"]["stdout"]
+    found = captured["Search the temporary directory while ansible-runner runs"]["stdout"]
+    # Only the extra vars file mck wrote on purpose (0600 in a 0700 dir) may hold the value.
+    assert [line for line in found.splitlines() if not line.endswith("/env/extravars")] == []
+    assert dict(os.environ).get("TF_VAR_do_token") == token  # back for tofu

@@ -27,6 +27,10 @@ variable "encryption" {
   type    = string
   default = "mesh"
 }
+variable "cluster_name" {
+  type    = string
+  default = "mck-k8s"
+}
 provider "digitalocean" {
   token = var.do_token
 }

@@ -7,7 +7,9 @@ from pathlib import Path
 import pytest
 
 from mck.errors import ToolError, UsageError
-from mck.tofu import Plan, Tofu, _first_error, event_lines, find_binary
+from mck.tofu import Plan, Tofu, find_binary
+from mck.tofu_output import event_lines
+from mck.tofu_output import first_error as _first_error
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
