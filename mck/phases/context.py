@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mck import private_files, boot, hcl_cache
+from mck import boot, hcl_cache, private_files
 from mck.ansible import Ansible
 from mck.errors import MckError
 from mck.phases.outcomes import Outcomes
