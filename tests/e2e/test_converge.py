@@ -216,10 +216,11 @@ def test_status_reports_every_node_as_json_and_a_dead_one_fails_it(project: Proj
     for node in nodes.values():
         assert set(node) == {
             "name", "cloud", "public_ip", "private_ip", "mesh_ip", "nat",
-            "reachable", "role", "ready", "state", "message",
+            "reachable", "role", "ready", "state", "message", "version", "channel",
         }  # fmt: skip
         assert node["reachable"] is True and node["ready"] is True and node["state"] == "ready"
         assert node["role"] in ("voter", "standby")
+        assert node["channel"] == "1.36/stable" and node["version"].startswith("v1.36."), node
         assert node["mesh_ip"].startswith("10.77.")
     # Each voter with its cloud, as the nodes' own roles say.
     voters = [{"name": n, "cloud": s["cloud"]} for n, s in nodes.items() if s["role"] == "voter"]
