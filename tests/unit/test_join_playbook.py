@@ -112,7 +112,28 @@ TOKEN = "s" * 32
 def test_a_failed_join_reports_joins_own_reason(stdout: str, stderr: str, reason: str) -> None:
     result = {"rc": 4, "stdout_lines": stdout.splitlines(), "stderr_lines": stderr.splitlines()}
     report = JOIN["tasks"][1]
-    assert report["when"] == "mck_join.rc != 0"
     variables = {"mck_join": result, "mck_join_token": TOKEN}
     message = _template(report["ansible.builtin.fail"]["msg"], variables)
     assert message == f"microk8s join exited 4: {reason}"
+
+
+KNOWN = "Connection failed. The joining node (10.77.0.2) is already known to dqlite (504)."
+
+
+@pytest.mark.parametrize(
+    ("join", "failed"),
+    [
+        ({"rc": 0, "stdout": "Successfully joined the cluster.", "attempts": 1}, False),
+        ({"rc": 6, "stdout": KNOWN, "attempts": 1}, True),  # a first try: not ours to assume
+        ({"rc": 6, "stdout": KNOWN, "attempts": 2}, False),  # the exit-1 try had got in
+        ({"rc": 6, "stdout": "Connection failed. Invalid token (500).", "attempts": 2}, True),
+        ({"rc": 4, "stdout": "Could not verify the identity of 10.77.0.1", "attempts": 1}, True),
+        ({"rc": 1, "stdout": "", "attempts": 6}, True),
+    ],
+)
+def test_a_retried_join_the_leader_already_knows_counts_as_joined(
+    join: dict[str, Any], failed: bool
+) -> None:
+    report = JOIN["tasks"][1]
+    assert report["name"] == "Report a failed join"
+    assert _template("{{ " + report["when"] + " }}", {"mck_join": join}) is failed

@@ -67,11 +67,9 @@ def join(node: Node, req: wire.Request) -> wire.Response:
         )
     cluster = store.load_cluster()
     if any(m["address"].startswith(remote_ip + ":") for m in cluster["members"]):
-        return _error(
-            500,
-            f"failed to retrieve dqlite cluster nodes: the joining node ({remote_ip}) is already"
-            " known to dqlite",
-        )
+        # microk8s-cluster-agent's v2 join: 504, "the joining node (IP) is already known to
+        # dqlite" (pkg/api/v2/join.go; Gateway Timeout is upstream's own choice of status).
+        return _error(504, f"the joining node ({remote_ip}) is already known to dqlite")
     members = cluster["members"]
     if len(members) == 1 and members[0]["address"].startswith("127.0.0.1:"):
         try:
