@@ -130,8 +130,11 @@ def test_a_digitalocean_account_that_already_has_the_key(make_project: Any) -> N
     laptop = project.lab.store.put(
         "digitalocean_ssh_key", account_key("laptop", project.lab.ssh_pubkey + " laptop")
     )
-    run = project.mck()  # today's HCL: 422 SSH Key is already in use on your account
-    assert run.rc == 0, run.explain()
-    assert "digitalocean_ssh_key.mck[0]" not in _ids(project)
-    assert project.mck("--destroy", "--yes").rc == 0
-    assert laptop in project.lab.store.list("digitalocean_ssh_key")  # not mck's to delete
+    try:
+        run = project.mck()  # today's HCL: 422 SSH Key is already in use on your account
+        assert run.rc == 0, run.explain()
+        assert "digitalocean_ssh_key.mck[0]" not in _ids(project)
+        assert project.mck("--destroy", "--yes").rc == 0
+        assert laptop in project.lab.store.list("digitalocean_ssh_key")  # not mck's to delete
+    finally:  # the lab's account is shared by the session's tests: leave it as it was
+        project.lab.store.delete("digitalocean_ssh_key", laptop["id"])
