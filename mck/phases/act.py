@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from mck import calico, cluster
-from mck.ansible import PLAYBOOKS, Ansible, PlayResult
+from mck.ansible import PLAYBOOKS, PlayResult
 from mck.nodes import Node
 from mck.phases.context import Run
 from mck.phases.outcomes import raise_for_failures
@@ -68,10 +68,7 @@ def act(
         plan = cluster.plan(probes, nat_ok=on_mesh)
         read = calico.read_from(after, mode)
     if not calico.settled(read, plan):
-        if mode == "calico-wireguard":
-            _enable_calico_wireguard(run.ansible, plan, run)
-        if on_mesh:
-            _use_mesh_for_calico(run.ansible, plan, run)
+        _put_calico_setting(run, plan, mode)
     elif read is not None:
         run.ui.debug(f"Calico's setting for encryption {mode} is in place (read on {read.host})")
     return Acted(probes, plan, joined, removed)
@@ -114,24 +111,22 @@ def join(run: Run, plan: cluster.ClusterPlan) -> list[str]:
     return joined
 
 
-def _enable_calico_wireguard(ansible: Ansible, plan: cluster.ClusterPlan, run: Run) -> None:
-    """Calico's WireGuard is cluster state (FelixConfiguration `default`): one member sets it."""
-    if plan.leader is None:
-        return  # no ready member to ask; the plan's problems already say why
-    run.ui.say(f"enabling Calico WireGuard encryption through {plan.leader.name}")
-    result = ansible.playbook(
-        PLAYBOOKS / "calico_wireguard.yml", extravars={"mck_leader": plan.leader.name}
-    )
-    raise_for_failures(result, "enabling Calico WireGuard")
+# Calico's cluster-wide settings, one per encryption mode that needs one: the playbook that puts
+# it in place through one member, and what the run says while it does.
+_CALICO_SETTING = {
+    # Calico's WireGuard is cluster state (FelixConfiguration `default`).
+    "calico-wireguard": ("calico_wireguard.yml", "enabling Calico WireGuard", " encryption"),
+    # Node address autodetection is cluster state (the calico-node DaemonSet's env): pointed at
+    # wg0, pod traffic between nodes takes the mesh.
+    "mesh": ("calico_interface.yml", "making Calico use the mesh interface", " (wg0)"),
+}
 
 
-def _use_mesh_for_calico(ansible: Ansible, plan: cluster.ClusterPlan, run: Run) -> None:
-    """Calico's node address autodetection is cluster state (the calico-node DaemonSet's env):
-    one member points it at wg0, so pod traffic between nodes takes the mesh."""
-    if plan.leader is None:
-        return  # no ready member to ask; the plan's problems already say why
-    run.ui.say(f"making Calico use the mesh interface (wg0) through {plan.leader.name}")
-    result = ansible.playbook(
-        PLAYBOOKS / "calico_interface.yml", extravars={"mck_leader": plan.leader.name}
-    )
-    raise_for_failures(result, "making Calico use the mesh interface")
+def _put_calico_setting(run: Run, plan: cluster.ClusterPlan, mode: str) -> None:
+    """One member puts Calico's cluster-wide setting for `mode` in place."""
+    if mode not in _CALICO_SETTING or plan.leader is None:
+        return  # nothing to set, or no ready member to ask: the plan's problems say why
+    playbook, what, detail = _CALICO_SETTING[mode]
+    run.ui.say(f"{what}{detail} through {plan.leader.name}")
+    result = run.ansible.playbook(PLAYBOOKS / playbook, extravars={"mck_leader": plan.leader.name})
+    raise_for_failures(result, what)
