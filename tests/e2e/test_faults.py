@@ -1,13 +1,14 @@
-"""One bad node is not everyone's failure (issue 14), on the lab, lean: a few DigitalOcean nodes
-per scenario.
+"""One bad node is not everyone's failure (issue 14), on the lab, lean: one project of up to three
+DigitalOcean nodes, its scenarios in order, each starting from the cluster the last one left:
 
-- a VM dies during configure: the others are configured and form the cluster, mck exits 3
-  naming it; once its count goes, the next run completes;
 - a node whose microk8s stays not ready: the others join, mck exits 3 naming it, after the
-  bounded readiness wait (`--ready-timeout`), not microk8s' 600 s;
+  bounded readiness wait (`--ready-timeout`), not microk8s' 600 s; once it runs again, the
+  next run joins it;
 - a hand-edited inventory with a wrong address: `mck status`, `mck plan` and a scale-down
   reach the nodes at the state's addresses, and `microk8s leave` runs on the leaving node, not
-  on the node whose address the edit gave it.
+  on the node whose address the edit gave it;
+- a VM dies during configure: the others are configured and stay in the cluster, mck exits 3
+  naming it; once its count goes, the next run completes.
 """
 
 from __future__ import annotations
@@ -27,16 +28,21 @@ from tests.e2e.harness import MCK_TIMEOUT, Project, Run
 pytestmark = pytest.mark.lab
 
 
-def _project(make_project: Any, name: str, nodes: int) -> tuple[Project, list[str]]:
-    """A project of `nodes` DigitalOcean nodes, in a cluster of its own name: the scenarios
-    share the lab's cloud account, where two clusters' VMs may not share names."""
+NAME = "fa"
+D0, D1, D2 = (f"{NAME}-do-{i}" for i in range(3))
+
+
+@pytest.fixture(scope="module")
+def project(make_project: Any) -> Project:
+    """The scenarios' project, in a cluster of its own name: other modules' projects share the
+    lab's cloud account, where two clusters' VMs may not share names."""
     project: Project = make_project()
-    project.set_counts({"cluster_name": f'"{name}"'}, digitalocean=nodes, linode=0)
-    return project, [f"{name}-do-{i}" for i in range(3)]
+    _scale(project, 1)
+    return project
 
 
-def _scale(project: Project, name: str, nodes: int) -> None:
-    project.set_counts({"cluster_name": f'"{name}"'}, digitalocean=nodes, linode=0)
+def _scale(project: Project, nodes: int) -> None:
+    project.set_counts({"cluster_name": f'"{NAME}"'}, digitalocean=nodes, linode=0)
 
 
 def _members(project: Project, node: str) -> list[str]:
@@ -73,32 +79,12 @@ def _mck_killing(project: Project, victim: str, when: str) -> Run:
     return Run(argv, proc.returncode, "".join(stdout), "".join(stderr))
 
 
-def test_a_vm_killed_during_configure_is_named_and_the_others_converge(make_project: Any) -> None:
-    project, (D0, D1, D2) = _project(make_project, "fa", 3)
-    # The first task line of configure: the VM dies with the site playbook under way.
-    run = _mck_killing(project, D2, "  [configure] ")
-    assert run.rc == 3, run.explain()
-    assert re.search(rf"^error: {D2}: unreachable: ", run.stderr, re.M), run.stderr
-    table = run.stderr[run.stderr.index("==> report") :]
-    for node in (D0, D1):
-        assert re.search(rf"^{node} +digitalocean .* (voter|spare) +yes ", table, re.M), table
-    assert len(_members(project, D0)) == 2, run.stderr
-    assert re.search(r"^error: the cluster is not converged: 1 problem\(s\)", run.stderr, re.M)
-
-    # The dead VM's count goes: the next run removes it and completes.
-    _scale(project, "fa", 2)
-    again = project.mck()
-    assert again.rc == 0, again.explain()
-    assert project.mck("status").rc == 0
-
-
-def test_a_node_that_stays_not_ready_is_named_after_the_bounded_wait(make_project: Any) -> None:
-    project, (D0, D1, D2) = _project(make_project, "fb", 1)
+def test_a_node_that_stays_not_ready_is_named_after_the_bounded_wait(project: Project) -> None:
     assert (first := project.mck()).rc == 0, first.explain()
     # Its services stop (as `snap stop microk8s` does): `status --wait-ready` never sees it ready.
     assert project.lab.host(D0).run(["snap", "stop", "microk8s"]).stdout == "Stopped.\n"
 
-    _scale(project, "fb", 3)
+    _scale(project, 3)
     started = time.monotonic()
     run = project.mck("--ready-timeout", "20")
     elapsed = time.monotonic() - started
@@ -112,10 +98,15 @@ def test_a_node_that_stays_not_ready_is_named_after_the_bounded_wait(make_projec
     # microk8s' role default (600 s) was not waited out: the setting bounded it.
     assert elapsed < 600, elapsed
 
+    # It runs again: the next run joins it, a standalone node like any other.
+    project.lab.host(D0).run(["snap", "start", "microk8s"])
+    again = project.mck()
+    assert again.rc == 0, again.explain()
+    assert f"orphan node {D0} will join " in again.stderr, again.stderr
+    assert len(_members(project, D1)) == 3
 
-def test_a_hand_edited_inventory_does_not_pick_the_node_acted_on(make_project: Any) -> None:
-    project, (D0, D1, D2) = _project(make_project, "fc", 3)
-    assert (first := project.mck()).rc == 0, first.explain()
+
+def test_a_hand_edited_inventory_does_not_pick_the_node_acted_on(project: Project) -> None:
     ips = {h.name: h.public_ip for h in project.lab.hosts() if h.name in (D0, D1, D2)}
     d1_mesh = mesh.previous_from_inventory(project.inventory())[D1]
     # The user "fixes" D2's address by hand, to D1's.
@@ -135,11 +126,31 @@ def test_a_hand_edited_inventory_does_not_pick_the_node_acted_on(make_project: A
     assert after[D1] - before[D1] == after[D0] - before[D0], (before, after)
 
     # Scale down to two: D2 leaves, D1 stays in the cluster.
-    _scale(project, "fc", 2)
+    _scale(project, 2)
     run = project.mck()
     assert run.rc == 0, run.explain()
     assert f"removing {D2} " in run.stderr, run.stderr
     members = _members(project, D0)
     assert len(members) == 2 and d1_mesh in members, members
     assert f"ansible_host={ips[D2]}" not in project.inventory()
+    assert project.mck("status").rc == 0
+
+
+def test_a_vm_killed_during_configure_is_named_and_the_others_converge(project: Project) -> None:
+    # Grow to three: the first task line of configure, the new VM dies with the site playbook
+    # under way on every node.
+    _scale(project, 3)
+    run = _mck_killing(project, D2, "  [configure] ")
+    assert run.rc == 3, run.explain()
+    assert re.search(rf"^error: {D2}: unreachable: ", run.stderr, re.M), run.stderr
+    table = run.stderr[run.stderr.index("==> report") :]
+    for node in (D0, D1):
+        assert re.search(rf"^{node} +digitalocean .* (voter|spare) +yes ", table, re.M), table
+    assert len(_members(project, D0)) == 2, run.stderr
+    assert re.search(r"^error: the cluster is not converged: 1 problem\(s\)", run.stderr, re.M)
+
+    # The dead VM's count goes: the next run removes it and completes.
+    _scale(project, 2)
+    again = project.mck()
+    assert again.rc == 0, again.explain()
     assert project.mck("status").rc == 0
