@@ -17,9 +17,9 @@ from mck.phases.probe import PROBE, PROBE_TASK, probes_from
 from mck.phases.removal import remove_stale
 
 JOIN_TOKEN_TTL = 300  # seconds a join token stays valid on the leader
-# A join ends with the joiner restarting every service: seconds it gets to be ready again (and
-# seen Ready by the leader) before the next join, and every node before the probe after joins.
-JOIN_READY_TIMEOUT = 300
+# A join ends with the joiner restarting every service: the seconds it gets to be ready again
+# (and seen Ready by the leader) before the next join, and every node before the probe after
+# the joins, are the readiness wait of the run (`--ready-timeout`), as in configure.
 
 
 @dataclass
@@ -56,7 +56,10 @@ def act(
             PROBE,
             then=calico.READ if reads_calico else None,
             capture={PROBE_TASK, *calico.READ_TASKS},
-            extravars={"mck_wait_ready": JOIN_READY_TIMEOUT, "mck_read_versions": False},
+            extravars={
+                "mck_wait_ready": run.settings.ready_timeout,
+                "mck_read_versions": False,
+            },
             limit=",".join(n.name for n in asked) if len(asked) < len(nodes) else None,
         )
         before = {p.node.name: p for p in probes}
@@ -96,7 +99,7 @@ def join(run: Run, plan: cluster.ClusterPlan) -> list[str]:
                 "mck_join_address": step.address,
                 "mck_join_token": token,
                 "mck_join_ttl": JOIN_TOKEN_TTL,
-                "mck_join_wait": JOIN_READY_TIMEOUT,
+                "mck_join_wait": run.settings.ready_timeout,
             },
             secrets=[token],
         )
