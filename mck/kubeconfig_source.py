@@ -16,13 +16,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mck import kubeconfig, safe_output
+from mck import kubeconfig, run_lock, safe_output
 from mck.ansible import PLAYBOOKS
 from mck.destroy import KUBECONFIG_FILE
 from mck.errors import ClusterError, MckError, UsageError
 from mck.existing import probe_existing
 from mck.inventory import previous_setting
-from mck.phases.context import Settings
+from mck.phases.context import STATE_DIR, Settings
 from mck.preflight import cluster_name
 from mck.private_files import temp_prefix
 from mck.report import Ui
@@ -62,7 +62,21 @@ def export(settings: Settings, request: Request, ui: Ui) -> Path | None:
         kubeconfig.check_replaceable(target, force=request.force)
     if request.server:
         kubeconfig.check_server(request.server)
+    # Writing a file is a change: not while a converge or a destroy runs (a destroy removes
+    # the project's kubeconfig; one written meanwhile would outlive the cluster it is for).
+    # Without .mck/ no run ever changed this project, so there is no cluster to read: no lock
+    # file is made in a directory that is not a project.
+    state_dir = project / STATE_DIR
+    locks = target is not None and state_dir.is_dir()
+    held = run_lock.acquire(state_dir, "kubeconfig") if locks else None
+    try:
+        return _export(settings, request, ui, target)
+    finally:
+        if held is not None:
+            held.release()
 
+
+def _export(settings: Settings, request: Request, ui: Ui, target: Path | None) -> Path | None:
     admin = read_admin(settings, ui)
     server = request.server or kubeconfig.server_url(admin.public_ip)
     host = kubeconfig.check_server(server)

@@ -17,7 +17,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from mck import kubeconfig, kubeconfig_source
+from mck import kubeconfig, kubeconfig_source, run_lock
 from mck.cli import main
 from mck.errors import ClusterError, MckError, UsageError
 from mck.kubeconfig_source import Admin, Request, export
@@ -309,3 +309,20 @@ def test_cli_outside_a_project_is_one_line_and_exit_2(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert "is not an mck project" in result.output.strip().splitlines()[-1]
     assert list(tmp_path.iterdir()) == []
+
+
+def test_writing_a_file_waits_for_no_run_it_is_refused_while_one_changes_the_project(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A converge or destroy holds the run lock: a kubeconfig written meanwhile could outlive
+    the cluster a destroy is removing. Printing it (-o -) writes nothing and is not refused."""
+    held = run_lock.acquire(project / ".mck", "destroy")
+    try:
+        with pytest.raises(UsageError, match=r"another mck run is changing this project: pid "):
+            _export(project)
+        assert not (project / "kubeconfig").exists()
+        assert _export(project, output="-")[0] is None
+        assert "current-context: mck-k8s" in capsys.readouterr().out
+    finally:
+        held.release()
+    assert _export(project)[0] == project / "kubeconfig"
