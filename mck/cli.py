@@ -12,7 +12,7 @@ import sys
 import traceback
 from collections.abc import Mapping
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import click
 
@@ -21,6 +21,9 @@ from mck.debuglog import for_run
 from mck.encryption import MODES
 from mck.errors import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_UNHEALTHY, EXIT_USAGE, MckError
 from mck.report import Ui
+
+if TYPE_CHECKING:
+    from mck.phases.context import Settings
 
 
 @click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
@@ -179,6 +182,50 @@ def plan_command(ctx: click.Context) -> None:
 
     _run(run, ui)
     _exit(ui, EXIT_USAGE if refused else 0)
+
+
+@main.command("backup")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path, dir_okay=False),
+    metavar="FILE",
+    help="Where to write it. Default: <project>/backups/<cluster>_<version>_<UTC>.tar.",
+)
+@click.pass_context
+def backup_command(ctx: click.Context, output: Path | None) -> None:
+    """Back up the Kubernetes datastore (microk8s dbctl backup on a ready voter), mode 0600."""
+    from mck.backup import backup
+
+    settings = _settings(ctx)
+    ui = _ui(settings.project, "backup", settings.env)
+    _run(lambda: backup(settings, ui, output), ui)
+    _exit(ui, 0)
+
+
+@main.command("restore")
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("-y", "--yes", is_flag=True, help="Do not ask for confirmation (for scripts).")
+@click.pass_context
+def restore_command(ctx: click.Context, file: Path, yes: bool) -> None:
+    """Restore the datastore from FILE (mck backup's), then wait until every node is ready."""
+    from mck.restore import ask, restore
+
+    settings = _settings(ctx)
+    ui = _ui(settings.project, "restore", settings.env)
+    _run(lambda: restore(settings, ui, file, lambda q: yes or ask(q)), ui)
+    _exit(ui, 0)
+
+
+def _settings(ctx: click.Context) -> Settings:
+    from mck.phases.context import Settings
+
+    params = ctx.parent.params if ctx.parent else {}
+    return Settings(
+        project=params.get("project", Path(".")),
+        verbosity=params.get("verbose", 0),
+        ready_timeout=params.get("ready_timeout", 180),
+    )
 
 
 @main.command("kubeconfig")
