@@ -118,17 +118,3 @@ def _wait_ready(settings: Settings, ui: Ui, existing: Existing) -> None:
             " see mck status"
         )
     ui.say("every node is ready")
-
-
-def ask(question: str) -> bool:
-    """The confirmation on the terminal; no terminal: refuse (the caller passes --yes)."""
-    import sys
-
-    import click
-
-    if not sys.stdin.isatty():
-        raise UsageError("refusing to restore without confirmation: no terminal; pass --yes")
-    try:
-        return click.confirm(question, default=False)
-    except click.Abort:  # ^C or end of input at the prompt
-        raise KeyboardInterrupt from None
