@@ -65,10 +65,16 @@ def take_backup(
             capture={DBCTL_TASK},
             extravars={"mck_via": node, "mck_backup_name": dbctl_name, "mck_local_dir": tmp},
         )
+        dbctl = result.captured.get(node, {}).get(DBCTL_TASK, {})
+        if dbctl.get("rc"):  # dbctl's own words: "Backup process failed. 1"
+            said = str(dbctl.get("stdout", "")).strip().splitlines() or [f"exit {dbctl['rc']}"]
+            raise MckError(f"microk8s dbctl backup on {node} failed: {said[-1]}")
         raise_for_failures(result, f"the backup on {node}")
         fetched = Path(tmp) / meta.dbctl_file
         if not fetched.is_file():
             raise MckError(f"the backup on {node} left no {meta.dbctl_file} to fetch")
+        if output is None:
+            private_dir(target.parent)  # backups/: 0700, the whole datastore is in it
         _write_private(target, pack(meta, fetched))
     ui.say(f"backup of {meta.cluster} (microk8s {meta.version}) taken on {node}: {target}")
     return target
@@ -76,8 +82,6 @@ def take_backup(
 
 def _write_private(target: Path, data: bytes) -> None:
     """Write `target` whole with mode 0600, never over an existing file."""
-    if target.parent.name == BACKUP_DIR:
-        private_dir(target.parent)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

@@ -115,3 +115,19 @@ def test_refusals_before_anything_is_asked_or_written(project: Project) -> None:
     assert run.rc == 2 and "already exists" in run.stderr, run.explain()
     run = project.mck("restore", str(source))  # no terminal and no --yes
     assert run.rc == 2 and "pass --yes" in run.stderr, run.explain()
+
+
+def test_a_backup_without_a_ready_voter_is_refused(project: Project) -> None:
+    """A stopped node's datastore cannot answer: one line naming each node's state, exit 2."""
+    host = _host(project)
+    assert host.run(["/snap/bin/microk8s", "stop"], check=False, timeout=60).returncode == 0
+    try:
+        run = project.mck("backup")
+        assert run.rc == 2, run.explain()
+        refusal = f"the cluster has no quorum: no voter is ready ({NODE}: stopped)"
+        assert [line for line in run.stderr.splitlines() if "error:" in line] == [
+            f"error: {refusal}; bring its voters back first"
+        ], run.stderr
+        assert len(list((project.path / "backups").glob("*.tar"))) == 1  # nothing new
+    finally:
+        assert host.run(["/snap/bin/microk8s", "start"], check=False, timeout=90).returncode == 0
