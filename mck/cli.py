@@ -12,7 +12,7 @@ import sys
 import traceback
 from collections.abc import Mapping
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import click
 
@@ -21,6 +21,9 @@ from mck.debuglog import for_run
 from mck.encryption import MODES
 from mck.errors import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_UNHEALTHY, EXIT_USAGE, MckError
 from mck.report import Ui
+
+if TYPE_CHECKING:
+    from mck.phases.context import Settings
 
 
 @click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
@@ -123,13 +126,10 @@ def status_command(ctx: click.Context, as_json: bool) -> None:
     warnings (every voter on one cloud) do not change the exit code.
     """
     from mck.existing import status
-    from mck.phases.context import Settings
     from mck.status import render_table, voters_line
 
-    params = ctx.parent.params if ctx.parent else {}
-    project = params.get("project", Path("."))
-    settings = Settings(project=project, verbosity=params.get("verbose", 0))
-    ui = _ui(project, "status", settings.env)
+    settings = _settings(ctx)
+    ui = _ui(settings.project, "status", settings.env)
     report = None
 
     def run() -> None:
@@ -181,6 +181,52 @@ def plan_command(ctx: click.Context) -> None:
     _exit(ui, EXIT_USAGE if refused else 0)
 
 
+@main.command("backup")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path, dir_okay=False),
+    metavar="FILE",
+    help="Where to write it. Default: <project>/backups/<cluster>_<version>_<UTC>.tar.",
+)
+@click.pass_context
+def backup_command(ctx: click.Context, output: Path | None) -> None:
+    """Back up the Kubernetes datastore (microk8s dbctl backup on a ready voter), mode 0600."""
+    from mck.backup import backup
+
+    settings = _settings(ctx)
+    ui = _ui(settings.project, "backup", settings.env)
+    _run(lambda: backup(settings, ui, output), ui)
+    _exit(ui, 0)
+
+
+@main.command("restore")
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("-y", "--yes", is_flag=True, help="Do not ask for confirmation (for scripts).")
+@click.pass_context
+def restore_command(ctx: click.Context, file: Path, yes: bool) -> None:
+    """Restore the datastore from FILE (mck backup's), then wait until every node is ready."""
+    from mck.restore import restore
+
+    settings = _settings(ctx)
+    ui = _ui(settings.project, "restore", settings.env)
+    ask = lambda q: yes or _confirmed(q, ui, "restore", "nothing restored")  # noqa: E731
+    _run(lambda: restore(settings, ui, file, ask), ui)
+    _exit(ui, 0)
+
+
+def _settings(ctx: click.Context) -> Settings:
+    """A subcommand's Settings from the group's options."""
+    from mck.phases.context import Settings
+
+    params = ctx.parent.params if ctx.parent else {}
+    return Settings(
+        project=params.get("project", Path(".")),
+        verbosity=params.get("verbose", 0),
+        ready_timeout=params.get("ready_timeout", 180),
+    )
+
+
 @main.command("kubeconfig")
 @click.option(
     "-o",
@@ -213,12 +259,8 @@ def kubeconfig_command(
     public_api = true in instances.tf the API port is closed to the internet: mck says so.
     """
     from mck.kubeconfig_source import Request, export
-    from mck.phases.context import Settings
 
-    params = ctx.parent.params if ctx.parent else {}
-    settings = Settings(
-        project=params.get("project", Path(".")), verbosity=params.get("verbose", 0)
-    )
+    settings = _settings(ctx)
     ui = _ui(settings.project, "kubeconfig", settings.env)
     if use and not merge:
         _fail(ui, "--use only applies with --merge")
@@ -233,19 +275,21 @@ def _ui(project: Path, command: str, env: Mapping[str, str]) -> Ui:
 
 
 def _confirm_destroy(project: Path, yes: bool, ui: Ui) -> None:
-    if yes:
-        return
-    if not sys.stdin.isatty():
-        _fail(ui, "refusing to destroy without confirmation: no terminal to ask on; pass --yes")
-    try:
-        confirmed = click.confirm(
-            f"Destroy every VM in {project.resolve()} and remove its inventory?", default=False
-        )
-    except click.Abort:  # ^C (or end of input) at the prompt: click's way of saying so
-        ui.error("interrupted: nothing destroyed")
-        _exit(ui, EXIT_INTERRUPTED)
-    if not confirmed:
+    question = f"Destroy every VM in {project.resolve()} and remove its inventory?"
+    if not yes and not _confirmed(question, ui, "destroy", "nothing destroyed"):
         _fail(ui, "nothing destroyed")
+
+
+def _confirmed(question: str, ui: Ui, verb: str, nothing: str) -> bool:
+    """Asked on the terminal; no terminal is a refusal naming --yes, ^C (or end of input,
+    click's Abort) an interrupt with nothing done."""
+    if not sys.stdin.isatty():
+        _fail(ui, f"refusing to {verb} without confirmation: no terminal to ask on; pass --yes")
+    try:
+        return click.confirm(question, default=False)
+    except click.Abort:
+        ui.error(f"interrupted: {nothing}")
+        _exit(ui, EXIT_INTERRUPTED)
 
 
 def _run(action: object, ui: Ui) -> None:

@@ -17,6 +17,7 @@ from . import common
 COMMANDS: dict[str, tuple[str, str]] = {
     "add-node": ("cmd_add_node", "main"),
     "config": ("cmd_misc", "config"),
+    "dbctl": ("cmd_dbctl", "main"),
     "disable": ("cmd_misc", "disable"),
     "enable": ("cmd_misc", "enable"),
     "join": ("cmd_join", "main"),
