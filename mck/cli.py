@@ -68,6 +68,15 @@ if TYPE_CHECKING:
     help="When scaling down, pass --force to kubectl drain: pods no controller would recreate "
     "are deleted with the node (they are lost).",
 )
+@click.option(
+    "--drain-timeout",
+    type=click.IntRange(min=1),  # kubectl reads 0 as "wait forever"
+    default=120,
+    show_default=True,
+    envvar="MCK_DRAIN_TIMEOUT",
+    metavar="SECONDS",
+    help="When scaling down, how long kubectl drain gets to evict a leaving node's pods.",
+)
 @click.option("--destroy", "do_destroy", is_flag=True, help="Tear everything down.")
 @click.option("-y", "--yes", is_flag=True, help="Do not ask for confirmation (for scripts).")
 @click.option("-v", "--verbose", count=True, help="More ansible output (-v, -vv, …).")
@@ -80,6 +89,7 @@ def main(
     boot_timeout: int,
     ready_timeout: int,
     force_drain: bool,
+    drain_timeout: int,
     do_destroy: bool,
     yes: bool,
     verbose: int,
@@ -106,6 +116,7 @@ def main(
         boot_timeout=boot_timeout,
         ready_timeout=ready_timeout,
         force_drain=force_drain,
+        drain_timeout=drain_timeout,
     )
     ui = _ui(project, "destroy" if do_destroy else "converge", env)
     if do_destroy:

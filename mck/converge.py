@@ -144,7 +144,13 @@ def _show_plan_and_scale_down(
         assert found.ansible is not None  # removals come from a probe, made through it
         names = ", ".join(r.node.name for r in scale_down.removals)
         ui.phase("scale-down", f"removing {names} from the cluster")
-        remove_leaving(found.ansible, scale_down, ui, force=run.settings.force_drain)
+        remove_leaving(
+            found.ansible,
+            scale_down,
+            ui,
+            force=run.settings.force_drain,
+            drain_timeout=run.settings.drain_timeout,
+        )
 
 
 def show_plan(settings: Settings, ui: Ui) -> preview.Preview:

@@ -194,6 +194,8 @@ def message(node: str, refusal: Refusal, budgets: list[str], *, left: str, timeo
         )
     if refusal.budget_blocked:
         advice.append("let the budget allow a disruption (more replicas, or a lower minAvailable)")
+    if stuck:  # evicted but still terminating when kubectl's --timeout ran out
+        advice.append("give them longer with `mck --drain-timeout SECONDS`")
     return (
         f"kubectl drain would not empty {node}: {'; '.join(parts)}; the scale-down stopped before "
         f"any VM was destroyed and {left}; {', or '.join(advice) or 'see the log'}, then re-run mck"

@@ -22,6 +22,10 @@ STATE_DIR = ".mck"  # project-local, generated: plan file, known_hosts, ssh cont
 # default is 600 s for a run by hand. A converge waits less: a node not ready by then is named
 # and left alone while the others are joined.
 DEFAULT_READY_TIMEOUT = 180
+# Seconds `kubectl drain --timeout` gives a leaving node's evictions, all pods together: kubectl
+# retries an eviction a disruption budget refuses (429) until then, and 0 would mean forever
+# (kubernetes/kubectl pkg/drain/drain.go evictPods, pkg/cmd/drain/drain.go's --timeout flag).
+DEFAULT_DRAIN_TIMEOUT = 120
 
 
 @dataclass(frozen=True)
@@ -32,6 +36,7 @@ class Settings:
     boot_timeout: int = boot.DEFAULT_TIMEOUT  # seconds new VMs get to answer SSH + cloud-init
     ready_timeout: int = DEFAULT_READY_TIMEOUT  # seconds each node gets to report ready
     force_drain: bool = False  # kubectl drain --force: pods without a controller go with the node
+    drain_timeout: int = DEFAULT_DRAIN_TIMEOUT  # kubectl drain --timeout, in seconds
 
 
 @dataclass

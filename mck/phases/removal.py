@@ -7,22 +7,30 @@ from __future__ import annotations
 from mck import cluster, drain, scaledown
 from mck.ansible import PLAYBOOKS, Ansible
 from mck.errors import UsageError
+from mck.phases.context import DEFAULT_DRAIN_TIMEOUT
 from mck.phases.outcomes import raise_for_failures
 from mck.report import Ui
 
-DRAIN_TIMEOUT = 120  # seconds `kubectl drain` may take to evict a leaving node's pods
 REMOVE_TASKS = ("Drain the leaving node", "Leave the cluster", "Remove the node")
 # remove_node.yml's rescue after a failed drain: the uncordon and what names a blocking budget.
 DRAIN_RESCUE = (drain.UNCORDON_TASK, *drain.READ_TASKS)
 
 
-def remove_leaving(ansible: Ansible, sd: scaledown.ScaleDown, ui: Ui, *, force: bool) -> None:
+def remove_leaving(
+    ansible: Ansible,
+    sd: scaledown.ScaleDown,
+    ui: Ui,
+    *,
+    force: bool,
+    drain_timeout: int,
+) -> None:
     """One leaving node at a time: drain, leave, remove-node (or remove-node --force). A drain
-    kubectl refuses stops the scale-down here, before the apply destroys any VM."""
+    kubectl refuses stops the scale-down here, before the apply destroys any VM; a disruption
+    budget's refusal takes `drain_timeout` seconds to show (kubectl retries it until then)."""
     assert sd.via is not None  # plan_scale_down refuses removals without one
     graceful = [r.node.name for r in sd.removals if r.graceful]
     if graceful:
-        _check_drains(ansible, sd.via.name, graceful, ui, force=force)
+        _check_drains(ansible, sd.via.name, graceful, ui, force=force, timeout=drain_timeout)
     for r in sd.removals:
         how = "drain, leave, remove-node" if r.graceful else "remove-node --force (it cannot leave)"
         ui.say(f"removing {r.node.name} ({r.address}) through {sd.via.name}: {how}")
@@ -35,10 +43,13 @@ def remove_leaving(ansible: Ansible, sd: scaledown.ScaleDown, ui: Ui, *, force: 
             what=f"removing {r.node.name} from the cluster",
             ui=ui,
             force=force,
+            drain_timeout=drain_timeout,
         )
 
 
-def _check_drains(ansible: Ansible, via: str, nodes: list[str], ui: Ui, *, force: bool) -> None:
+def _check_drains(
+    ansible: Ansible, via: str, nodes: list[str], ui: Ui, *, force: bool, timeout: int
+) -> None:
     """Every leaving node kubectl would refuse to drain, named before any of them is touched."""
     ui.say(f"checking through {via} that kubectl would drain {', '.join(nodes)} (a dry run)")
     result = ansible.playbook(
@@ -52,7 +63,7 @@ def _check_drains(ansible: Ansible, via: str, nodes: list[str], ui: Ui, *, force
     if refused:
         raise UsageError(
             "\n".join(
-                drain.message(node, r, [], left=f"{node} was not cordoned", timeout=DRAIN_TIMEOUT)
+                drain.message(node, r, [], left=f"{node} was not cordoned", timeout=timeout)
                 for node, r in refused.items()
             )
         )
@@ -87,6 +98,7 @@ def _remove(
     what: str,
     ui: Ui,
     force: bool = False,
+    drain_timeout: int = DEFAULT_DRAIN_TIMEOUT,
 ) -> None:
     result = ansible.playbook(
         PLAYBOOKS / "remove_node.yml",
@@ -96,11 +108,11 @@ def _remove(
             "mck_leaving": leaving,
             "mck_remove_address": address,
             "mck_graceful": graceful,
-            "mck_drain_timeout": DRAIN_TIMEOUT,
+            "mck_drain_timeout": drain_timeout,
             "mck_drain_force": force,
         },
     )
-    refused = drain.refusal_from(result.captured.get(via, {}), leaving, timeout=DRAIN_TIMEOUT)
+    refused = drain.refusal_from(result.captured.get(via, {}), leaving, timeout=drain_timeout)
     cordoned = None if refused else drain.still_cordoned(result.captured.get(via, {}), leaving)
     # What microk8s and kubectl said, in the order they ran (`node/<name> drained`, …).
     for task in REMOVE_TASKS:

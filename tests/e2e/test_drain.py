@@ -24,6 +24,7 @@ pytestmark = pytest.mark.lab
 
 KEPT, LEAVING = "mck-k8s-do-0", "mck-k8s-do-1"
 KUBECTL = ["/snap/bin/microk8s", "kubectl"]
+SHORT_DRAIN = 10  # seconds: two of kubectl's 5 s eviction retries, then its refusal
 
 
 @pytest.fixture(scope="module")
@@ -82,10 +83,18 @@ def test_pods_without_a_controller_stop_the_scale_down_before_any_vm_goes(
 def test_force_drain_gets_past_them_but_a_budget_that_cannot_be_met_is_named(
     project: Project,
 ) -> None:
-    run = project.mck("--force-drain")
+    # kubectl retries the eviction the budget refuses until --timeout (pkg/drain/drain.go
+    # evictPods); a short --drain-timeout gets that refusal without waiting the default 120 s.
+    run = project.mck("--force-drain", "--drain-timeout", str(SHORT_DRAIN))
     assert run.rc == 2, run.explain()
     line = _refusal(run.stderr)
-    assert re.search(r"default/guarded \(the disruption budget default/guard allowed", line), line
+    assert re.search(
+        rf"default/guarded \(the disruption budget default/guard allowed no eviction for "
+        rf"{SHORT_DRAIN} s\)",
+        line,
+    ), line
+    # The real kubectl was given that timeout: its own words, in mck's debug log.
+    assert f"global timeout reached: {SHORT_DRAIN}s" in project.logs()[-1].read_text()
     assert "--force-drain" not in line  # --force does not get past a budget
     assert "==> provision" not in run.stderr
     assert _vms(project) == [KEPT, LEAVING]

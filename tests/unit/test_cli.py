@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from mck.cli import main
+from mck.phases.context import Settings
 
 
 def _run(*args: str, env: dict[str, str] | None = None, input: str | None = None):  # type: ignore[no-untyped-def]
@@ -70,3 +72,18 @@ def test_ready_timeout_is_an_option_with_an_env_var_and_must_be_positive(tmp_pat
     assert refused.exit_code == 2 and "--ready-timeout" in refused.output
     from_env = CliRunner().invoke(main, ["-C", str(tmp_path)], env={"MCK_READY_TIMEOUT": "x"})
     assert from_env.exit_code == 2 and "'x' is not a valid integer" in from_env.output
+
+
+def test_drain_timeout_reaches_the_settings_and_zero_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # kubectl drain reads --timeout=0 as "wait forever" (kubernetes/kubectl pkg/drain/drain.go).
+    refused = CliRunner().invoke(main, ["-C", str(tmp_path), "--drain-timeout", "0"])
+    assert refused.exit_code == 2 and "--drain-timeout" in refused.output
+    seen: list[Settings] = []
+    monkeypatch.setattr("mck.converge.converge", lambda settings, ui: seen.append(settings))
+    given = CliRunner().invoke(main, ["-C", str(tmp_path), "--drain-timeout", "7"])
+    from_env = CliRunner().invoke(main, ["-C", str(tmp_path)], env={"MCK_DRAIN_TIMEOUT": "9"})
+    default = CliRunner().invoke(main, ["-C", str(tmp_path)])
+    assert (given.exit_code, from_env.exit_code, default.exit_code) == (0, 0, 0), given.output
+    assert [s.drain_timeout for s in seen] == [7, 9, 120]

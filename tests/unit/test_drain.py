@@ -146,3 +146,16 @@ def test_a_drain_that_failed_for_another_reason_still_says_the_node_may_be_cordo
     assert f"microk8s kubectl uncordon {NODE}" in str(drain.still_cordoned(tasks, NODE))
     tasks[drain.UNCORDON_TASK] = {"rc": 0, "stdout": f"node/{NODE} uncordoned"}
     assert drain.still_cordoned(tasks, NODE) is None
+
+
+def test_pods_still_terminating_at_the_timeout_are_given_the_option_that_waits_longer() -> None:
+    # The eviction went through, the pod did not go before --timeout: evictPods' waitForDelete
+    # runs under the timeout's context (kubernetes/kubectl pkg/drain/drain.go).
+    stderr = (
+        f'error: unable to drain node "{NODE}" due to error: error when waiting for pod "web-0" '
+        'in namespace "default" to terminate: context deadline exceeded, continuing command...\n'
+    )
+    refusal = drain.parse(f"node/{NODE} cordoned\nevicting pod default/web-0\n" + stderr)
+    line = drain.message(NODE, refusal, [], left=f"{NODE} is schedulable again", timeout=10)
+    assert "default/web-0 (not gone within 10 s)" in line, line
+    assert "give them longer with `mck --drain-timeout SECONDS`" in line, line
