@@ -103,6 +103,8 @@ def main(
         boot_timeout=boot_timeout,
         ready_timeout=ready_timeout,
         force_drain=force_drain,
+        yes=yes,
+        ask=_ask,
     )
     ui = _ui(project, "destroy" if do_destroy else "converge", env)
     if do_destroy:
@@ -246,6 +248,16 @@ def _confirm_destroy(project: Path, yes: bool, ui: Ui) -> None:
         _exit(ui, EXIT_INTERRUPTED)
     if not confirmed:
         _fail(ui, "nothing destroyed")
+
+
+def _ask(question: str) -> bool | None:
+    """A converge's question (disable an addon that holds data?); None: no terminal."""
+    if not sys.stdin.isatty():
+        return None
+    try:
+        return click.confirm(question, default=False)
+    except click.Abort:  # ^C or end of input at the prompt: not a yes
+        return False
 
 
 def _run(action: object, ui: Ui) -> None:
