@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 from collections.abc import Iterable, Set
 from dataclasses import dataclass, field
 from typing import Any
@@ -181,13 +182,28 @@ def enabled_from_status(text: str) -> set[str] | None:
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError:
-        return None
+        # status.py writes the YAML by hand, descriptions unquoted: one with ": " in it would
+        # not parse. The entries' own lines still say what is enabled.
+        return _enabled_from_lines(text)
     if not isinstance(data, dict) or not isinstance(data.get("addons"), list):
         return None
     return {
         str(a.get("name"))
         for a in data["addons"]
         if isinstance(a, dict) and str(a.get("status")) == "enabled"
+    }
+
+
+_ENTRY = re.compile(r"^\s*- name: (\S+)$((?:\n\s+(?!- )\w+: .*$)*)", re.M)
+
+
+def _enabled_from_lines(text: str) -> set[str] | None:
+    if not re.search(r"^addons:$", text, re.M):
+        return None
+    return {
+        name
+        for name, rest in _ENTRY.findall(text)
+        if re.search(r"^\s+status: enabled$", rest, re.M)
     }
 
 

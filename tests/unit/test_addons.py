@@ -91,6 +91,9 @@ def test_enabled_from_status() -> None:
     not_running = "microk8s:\n  running: False\nhigh-availability:\n  enabled: True\n"
     assert addons.enabled_from_status(not_running + "  message: not running\n") is None
     assert addons.enabled_from_status("microk8s is not running.") is None
+    # A description with ": " in it (status.py does not quote them) breaks the YAML, not us.
+    broken = STATUS.replace("description: CoreDNS", "description: CoreDNS: the DNS: server")
+    assert addons.enabled_from_status(broken) == {"dns", "ha-cluster", "hostpath-storage"}
 
 
 def test_plan_enables_the_missing_and_disables_only_what_was_declared_before() -> None:
