@@ -36,6 +36,18 @@ variable "public_api" {
   nullable    = false
 }
 
+variable "addons" {
+  description = "microk8s core addons the cluster runs, as `microk8s enable` takes them: \"name\" or \"name:args\" (e.g. \"metallb:10.64.140.43-10.64.140.49\"). Enabled through one node after the joins; one removed from the list is disabled (one that holds data, like hostpath-storage, only after asking, or with --yes). Names are checked against the pinned microk8s channel's core addons."
+  type        = list(string)
+  default     = []
+  nullable    = false
+
+  validation {
+    condition     = alltrue([for a in var.addons : can(regex("^(core/)?[a-z0-9][a-z0-9-]*(:.*)?$", a))])
+    error_message = "Each addon is \"name\" or \"name:args\" as `microk8s enable` takes it, e.g. \"dns\" or \"metallb:10.64.140.43-10.64.140.49\"."
+  }
+}
+
 variable "digitalocean" {
   description = "DigitalOcean droplets: nodes (count, 0 = none), size slug, region slug, image slug."
   type = object({

@@ -117,6 +117,8 @@ def main(
         ready_timeout=ready_timeout,
         force_drain=force_drain,
         drain_timeout=drain_timeout,
+        yes=yes,
+        ask=_ask,
     )
     ui = _ui(project, "destroy" if do_destroy else "converge", env)
     if do_destroy:
@@ -301,6 +303,16 @@ def _confirmed(question: str, ui: Ui, verb: str, nothing: str) -> bool:
     except click.Abort:
         ui.error(f"interrupted: {nothing}")
         _exit(ui, EXIT_INTERRUPTED)
+
+
+def _ask(question: str) -> bool | None:
+    """A converge's question (disable an addon that holds data?); None: no terminal."""
+    if not sys.stdin.isatty():
+        return None
+    try:
+        return click.confirm(question, default=False)
+    except click.Abort:  # ^C or end of input at the prompt: not a yes
+        return False
 
 
 def _run(action: object, ui: Ui) -> None:

@@ -1,7 +1,7 @@
 """`mck` (the converge) and `mck plan`, as the phases they string together:
 
 preflight → plan → [scale-down] → provision → state → inventory → [boot] → configure → probe →
-act → report
+act → [addons] → report
 
 Each `==> name` line starts a phase (a benchmark times them by those lines); each phase lives in
 mck/phases/ and works on one run context. A node that fails a phase (unreachable, a failed task,
@@ -19,6 +19,7 @@ from mck.errors import UsageError
 from mck.inventory import previous_setting
 from mck.nodes import Node, NodeChanges
 from mck.phases.act import act
+from mck.phases.addons import converge_addons, declared, plan_lines, read_managed
 from mck.phases.configure import configure, wait_for_boot
 from mck.phases.context import STATE_DIR, Run, Settings, read_text
 from mck.phases.inventory import write_inventory
@@ -43,6 +44,8 @@ class Outcome:
     probes: list[cluster.Probe]
     removed: list[str] = field(default_factory=list)  # stale member addresses removed
     failed: list[NodeOutcome] = field(default_factory=list)  # nodes left out, and why
+    addons_enabled: list[str] = field(default_factory=list)
+    addons_disabled: list[str] = field(default_factory=list)
 
 
 def converge(settings: Settings, ui: Ui) -> Outcome:
@@ -55,6 +58,7 @@ def converge(settings: Settings, ui: Ui) -> Outcome:
     name = cluster_name(project, config, settings.env)
     public_api = flag(variable(project, config, settings.env, "public_api"))
     ssh_key_file = ssh_public_key_file(project, config, settings.env)
+    wanted_addons = declared(project, variable(project, config, settings.env, "addons"))
     previous_inventory = read_text(project / "inventory")
     run = Run.start(settings, ui)
     # One changing run per project, held until this process ends (mck/run_lock.py); then the
@@ -106,6 +110,9 @@ def converge(settings: Settings, ui: Ui) -> Outcome:
     cluster_ips = mesh_ips if mode == "mesh" else {}
     probes = probe_configured(run, nodes, configured, cluster_ips)
     acted = act(run, nodes, probes, configured, mode=mode, cluster_ips=cluster_ips)
+    # addons: one read through one ready member, then only the difference.
+    leader = acted.plan.leader.name if acted.plan.leader else None
+    addons_done = converge_addons(run, leader, wanted_addons, yes=settings.yes)
 
     outcome = Outcome(
         nodes,
@@ -115,8 +122,20 @@ def converge(settings: Settings, ui: Ui) -> Outcome:
         acted.probes,
         acted.removed,
         run.outcomes.failed(),
+        addons_done.enabled,
+        addons_done.disabled,
     )
-    report(ui, project, nodes, acted.probes, acted.plan, run.outcomes, configured, cluster_ips)
+    report(
+        ui,
+        project,
+        nodes,
+        acted.probes,
+        acted.plan,
+        run.outcomes,
+        configured,
+        cluster_ips,
+        more_problems=addons_done.problems,
+    )
     return outcome
 
 
@@ -160,6 +179,7 @@ def show_plan(settings: Settings, ui: Ui) -> preview.Preview:
     ui.phase("preflight", str(project))
     config = preflight(project, settings.env)
     mode = str(variable(project, config, settings.env, "encryption") or encryption.DEFAULT)
+    wanted_addons = declared(project, variable(project, config, settings.env, "addons"))
     inventory = read_text(project / "inventory")
     run = Run.start(settings, ui, task_lines=False)
     state_dir = run.make_state_dir()
@@ -180,15 +200,19 @@ def show_plan(settings: Settings, ui: Ui) -> preview.Preview:
         stored_nodes=lambda: planned.stored or read_state_nodes(run.tofu).nodes,
     )
     encryption.check(mode, planned.nodes, previous=previous_setting(inventory, "mck_encryption"))
-    shown = preview_cluster(
+    found = preview_cluster(
         run,
         planned,
         inventory,
         mode,
         name=cluster_name(project, config, settings.env),
         pinned=versions.pinned_channel(project),
-    ).shown
+    )
+    shown = found.shown
     for line in preview.lines(shown):
+        ui.say(line)
+    managed = read_managed(project)
+    for line in plan_lines(found.ansible, found.reader, wanted_addons, managed):
         ui.say(line)
     if shown.scale_down.refusal:
         ui.error(shown.scale_down.refusal)

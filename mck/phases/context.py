@@ -4,7 +4,7 @@ screen, and what became of each node so far (`outcomes`)."""
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,6 +37,9 @@ class Settings:
     ready_timeout: int = DEFAULT_READY_TIMEOUT  # seconds each node gets to report ready
     force_drain: bool = False  # kubectl drain --force: pods without a controller go with the node
     drain_timeout: int = DEFAULT_DRAIN_TIMEOUT  # kubectl drain --timeout, in seconds
+    yes: bool = False  # --yes: what would be asked (disabling an addon that holds data) is agreed
+    # Asks the user a yes/no question; None when there is no terminal to ask on (cli.py).
+    ask: Callable[[str], bool | None] | None = None
 
 
 @dataclass

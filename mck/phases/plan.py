@@ -76,6 +76,7 @@ class ClusterPreview:
     # The runner for the nodes that exist now (an inventory rendered from the state): the
     # scale-down's removals act through it. None when there was nothing to probe.
     ansible: Ansible | None
+    reader: str | None = None  # a ready member of today's cluster, to read cluster state through
 
 
 def preview_cluster(
@@ -113,7 +114,8 @@ def preview_cluster(
         leaving = set(changes.destroyed) | set(changes.replaced)
         sd = scaledown.plan_scale_down(probes, leaving, nat_ok=on_mesh)
     shown = preview.build(changes, planned.nodes, now, sd, nat_ok=mode == "mesh", warnings=warnings)
-    return ClusterPreview(shown, ansible)
+    reader = now.leader.name if now is not None and now.leader is not None else None
+    return ClusterPreview(shown, ansible, reader)
 
 
 def describe(changes: NodeChanges) -> str:

@@ -3,7 +3,7 @@ a phase are named by their outcome (the cause), not by what the planner saw of t
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from mck import cluster, versions
@@ -33,8 +33,11 @@ def report(
     outcomes: Outcomes,
     configured: PlayResult,
     cluster_ips: Mapping[str, str],
+    *,
+    more_problems: Sequence[str] = (),
 ) -> None:
-    """Print the table and what is left; raise ClusterError (exit 3) when anything is."""
+    """Print the table and what is left; raise ClusterError (exit 3) when anything is.
+    `more_problems`: the cluster-wide ones of later phases (addons), one line each."""
     ui.phase("report")
     # Each node's microk8s, from the role's installed check or install (no command of its own).
     snaps = versions.from_result(configured, versions.CHECK_TASK, versions.INSTALL_TASK)
@@ -45,7 +48,7 @@ def report(
         ui.warn(warning)
     for notice in versions.notices(snaps, versions.pinned_channel(project)):
         ui.say(f"note: {notice}")
-    problems = problem_lines(outcomes, plan)
+    problems = problem_lines(outcomes, plan) + list(more_problems)
     for problem in problems:
         ui.error(problem)
     if problems:

@@ -60,6 +60,21 @@ BY_NAME = {a.name: a for a in CORE}
 ALWAYS_ON = {"helm", "helm3"}
 
 
+# Seconds an enable or disable takes, from the core addons' scripts (microk8s-core-addons main):
+# xable waits for readiness around each (common/utils.py unprotected_xable); dns/enable applies
+# CoreDNS, sleeps 5 s and restarts kubelet on a clustered node; dns/disable waits for CoreDNS to
+# go, sleeps 15 s, restarts kubelet and sleeps 15 s more; the others apply or delete manifests
+# (a few seconds each against a ready API server).
+_SECONDS = {("dns", "enable"): 10.0, ("dns", "disable"): 35.0}
+DEFAULT_SECONDS = 3.0
+# hostpath-storage/disable asks before it deletes the PVs' directory (storage is its alias).
+ASKS_ON_DISABLE = frozenset({"hostpath-storage", "storage"})
+
+
+def seconds(name: str, action: str) -> float:
+    return _SECONDS.get((name, action), DEFAULT_SECONDS)
+
+
 def find(name: str) -> Addon | None:
     repo, _, addon = name.rpartition("/")
     found = BY_NAME.get(addon)

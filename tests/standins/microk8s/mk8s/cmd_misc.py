@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import sys
 
-from . import addons, common, identity, netinfo, paths, service
+from . import addons, common, identity, netinfo, paths, service, timescale
 
 
 def config(argv: list[str]) -> None:
@@ -95,7 +95,7 @@ def _xable(action: str, argv: list[str]) -> None:
         common.die(common.NOT_RUNNING, 1, err=True)
     service.wait_ready(30)
     for arg in argv:
-        name = arg.split(":")[0]
+        name, *args = arg.split(":")  # common/utils.py parse_xable_single_arg
         addon = addons.find(name)
         if addon is None:
             common.die(
@@ -111,6 +111,9 @@ def _xable(action: str, argv: list[str]) -> None:
         if addon.name == "ha-cluster" and action == "disable":
             # Upstream this converts the node to etcd + flannel; the stand-in only does dqlite.
             common.die("Disabling ha-cluster is not implemented by the microk8s stand-in", 1)
+        # xable waits for the node to be ready before and after the addon's script, and the
+        # script itself takes the time its manifests, waits and sleeps take (addons.py).
+        timescale.pause(addons.seconds(addon.name, action))
         if addon.local:
             lock = "ha-cluster" if addon.name == "ha-cluster" else f"standin-addon-{addon.name}"
             (paths.set_lock if action == "enable" else paths.clear_lock)(lock)
@@ -121,7 +124,23 @@ def _xable(action: str, argv: list[str]) -> None:
                 common.die(
                     f"Failed to {action} {addon.name}: the cluster did not accept the change", 1
                 )
+        if action == "disable" and addon.name in addons.ASKS_ON_DISABLE:
+            _ask_to_remove_storage(args)
         print(f"Addon {addon.repository}/{addon.name} is {action}d")
+
+
+def _ask_to_remove_storage(args: list[str]) -> None:
+    """addons/hostpath-storage/disable (storage/disable calls it): the storage class and the
+    provisioner are deleted first; then, unless given `destroy-storage`, it asks on the
+    terminal (`read -p … (Y/N)`) and exits 1 on anything but yes, end of input included: the
+    addon is already disabled then, its PV data still on disk."""
+    print("Storage removed.")
+    if args != ["destroy-storage"]:
+        print("Remove PVC storage at $SNAP_COMMON/default-storage ? (Y/N): ", end="", flush=True)
+        answer = sys.stdin.readline().strip()
+        if answer not in ("y", "Y", "yes", "YES", "Yes"):
+            sys.exit(1)
+    print("Storage space reclaimed.")
 
 
 def enable(argv: list[str]) -> None:
