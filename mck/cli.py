@@ -181,6 +181,27 @@ def plan_command(ctx: click.Context) -> None:
     _exit(ui, EXIT_USAGE if refused else 0)
 
 
+@main.command("upgrade")
+@click.pass_context
+def upgrade_command(ctx: click.Context) -> None:
+    """Upgrade microk8s on every node to the pinned channel, one node at a time.
+
+    Exit 2 when refused before anything changed, 1 when a node failed (the rest untouched)."""
+    from mck.phases.context import Settings
+    from mck.upgrade import upgrade
+
+    p = ctx.parent.params if ctx.parent else {}
+    settings = Settings(
+        project=p.get("project", Path(".")),
+        verbosity=p.get("verbose", 0),
+        ready_timeout=p.get("ready_timeout", 180),
+        force_drain=p.get("force_drain", False),
+    )
+    ui = _ui(settings.project, "upgrade", settings.env)
+    _run(lambda: upgrade(settings, ui), ui)
+    _exit(ui, 0)
+
+
 @main.command("kubeconfig")
 @click.option(
     "-o",
