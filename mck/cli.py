@@ -184,19 +184,11 @@ def plan_command(ctx: click.Context) -> None:
 @main.command("upgrade")
 @click.pass_context
 def upgrade_command(ctx: click.Context) -> None:
-    """Upgrade microk8s on every node to the pinned channel, one node at a time.
+    """Upgrade microk8s on every node to the pinned channel, one node at a time (exit 2:
+    refused before anything changed; 1: a node failed, the nodes after it untouched)."""
+    from mck.upgrade import settings_from, upgrade
 
-    Exit 2 when refused before anything changed, 1 when a node failed (the rest untouched)."""
-    from mck.phases.context import Settings
-    from mck.upgrade import upgrade
-
-    p = ctx.parent.params if ctx.parent else {}
-    settings = Settings(
-        project=p.get("project", Path(".")),
-        verbosity=p.get("verbose", 0),
-        ready_timeout=p.get("ready_timeout", 180),
-        force_drain=p.get("force_drain", False),
-    )
+    settings = settings_from(ctx.parent.params if ctx.parent else {})
     ui = _ui(settings.project, "upgrade", settings.env)
     _run(lambda: upgrade(settings, ui), ui)
     _exit(ui, 0)

@@ -12,16 +12,20 @@ pinned channel, so it resumes there. A plain converge never refreshes a running 
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
 
 from mck import cluster, drain, run_lock, upgrade_plan, versions
 from mck.ansible import PLAYBOOKS, Ansible
 from mck.errors import MckError, UsageError
 from mck.existing import Existing, probe_existing
 from mck.nodes import Node, name_key
-from mck.phases.context import STATE_DIR, Settings
+from mck.phases.context import DEFAULT_READY_TIMEOUT, STATE_DIR, Settings
 from mck.phases.outcomes import raise_for_failures
 from mck.phases.probe import probe_with_versions
 from mck.phases.removal import DRAIN_RESCUE, DRAIN_TIMEOUT
+from mck.preflight import check_project
 from mck.report import Ui
 from mck.status import problems
 
@@ -35,8 +39,21 @@ def before_first_node(settings: Settings, existing: Existing, ui: Ui) -> None:
     `mck backup` is built separately; it plugs in here). Nothing yet."""
 
 
+def settings_from(params: Mapping[str, Any]) -> Settings:
+    """The run's settings from the top-level command line options it uses."""
+    return Settings(
+        project=params.get("project", Path(".")),
+        verbosity=params.get("verbose", 0),
+        ready_timeout=params.get("ready_timeout", DEFAULT_READY_TIMEOUT),
+        force_drain=params.get("force_drain", False),
+    )
+
+
 def upgrade(settings: Settings, ui: Ui) -> None:
     project = settings.project.resolve()
+    check_project(project)  # bad input leaves nothing behind, not even .mck/
+    if not (project / "inventory").is_file():
+        raise UsageError(f"{project} has no inventory yet: run mck to converge first")
     lock = run_lock.acquire(project / STATE_DIR, "upgrade")
     try:
         _upgrade(settings, ui)
