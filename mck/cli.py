@@ -240,6 +240,20 @@ def _settings(ctx: click.Context) -> Settings:
     )
 
 
+@main.command("upgrade")
+@click.option("--no-backup", is_flag=True, help="Skip the datastore backup taken first.")
+@click.pass_context
+def upgrade_command(ctx: click.Context, no_backup: bool) -> None:
+    """Upgrade microk8s on every node to the pinned channel, one node at a time (exit 2:
+    refused before anything changed; 1: a node failed, the nodes after it untouched)."""
+    from mck.upgrade import settings_from, upgrade
+
+    settings = settings_from(ctx.parent.params if ctx.parent else {})
+    ui = _ui(settings.project, "upgrade", settings.env)
+    _run(lambda: upgrade(settings, ui, backup=not no_backup), ui)
+    _exit(ui, 0)
+
+
 @main.command("kubeconfig")
 @click.option(
     "-o",

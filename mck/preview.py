@@ -21,6 +21,7 @@ class Preview:
     joins: tuple[str, ...]  # nodes that will join `leader` after provisioning
     stale: tuple[str, ...]  # member addresses no node owns, removed with --force
     warnings: tuple[str, ...] = ()
+    upgrade: tuple[str, ...] = ()  # `mck upgrade`'s steps (or its refusal) when versions skew
 
     @property
     def refused(self) -> bool:
@@ -35,6 +36,7 @@ def build(
     *,
     nat_ok: bool,
     warnings: tuple[str, ...] = (),
+    upgrade: tuple[str, ...] = (),
 ) -> Preview:
     """`now` is the planner's view of the nodes that exist today (None: they were not probed)."""
     leaving = set(changes.destroyed) | set(changes.replaced)
@@ -61,6 +63,7 @@ def build(
         tuple(joins) if leader else (),
         now.stale if now else (),
         warnings + problems,
+        upgrade,
     )
 
 
@@ -92,6 +95,11 @@ def lines(preview: Preview) -> list[str]:
     out += [f"  {a}" for a in actions] or ["  (none)"]
     # A refusal is not listed here: the caller reports it as the run's error line.
     out += [f"warning: {w}" for w in preview.warnings]
+    if preview.upgrade:
+        out.append(
+            "upgrade steps (`mck upgrade`, one node at a time; a converge upgrades nothing):"
+        )
+        out += [f"  {line}" for line in preview.upgrade]
     return out
 
 

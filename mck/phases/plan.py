@@ -98,6 +98,7 @@ def preview_cluster(
     now: cluster.ClusterPlan | None = None
     sd = scaledown.ScaleDown()
     warnings: tuple[str, ...] = ()
+    upgrade: tuple[str, ...] = ()
     ansible = None
     if nodes and not inventory:
         warnings = (
@@ -111,9 +112,15 @@ def preview_cluster(
         probes, snaps = probe_with_versions(ansible, nodes, cluster_ips)
         warnings = versions.notices(snaps, pinned)
         now = cluster.plan(probes, nat_ok=on_mesh)
+        if warnings and pinned:  # version skew: what `mck upgrade` would do about it
+            from mck.upgrade import preview_lines  # imports this module
+
+            upgrade = preview_lines(ansible, probes, snaps, pinned, now)
         leaving = set(changes.destroyed) | set(changes.replaced)
         sd = scaledown.plan_scale_down(probes, leaving, nat_ok=on_mesh)
-    shown = preview.build(changes, planned.nodes, now, sd, nat_ok=mode == "mesh", warnings=warnings)
+    shown = preview.build(
+        changes, planned.nodes, now, sd, nat_ok=mode == "mesh", warnings=warnings, upgrade=upgrade
+    )
     reader = now.leader.name if now is not None and now.leader is not None else None
     return ClusterPreview(shown, ansible, reader)
 

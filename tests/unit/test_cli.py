@@ -87,3 +87,18 @@ def test_drain_timeout_reaches_the_settings_and_zero_is_refused(
     default = CliRunner().invoke(main, ["-C", str(tmp_path)])
     assert (given.exit_code, from_env.exit_code, default.exit_code) == (0, 0, 0), given.output
     assert [s.drain_timeout for s in seen] == [7, 9, 120]
+
+
+def test_upgrade_before_a_converge_is_one_line_exit_2_and_writes_nothing(tmp_path: Path) -> None:
+    assert _run("-C", str(tmp_path), "upgrade").exit_code == 2  # not a project
+    assert list(tmp_path.iterdir()) == []
+    (tmp_path / "templates").mkdir()
+    (tmp_path / "templates" / "inventory.j2").write_text("")
+    (tmp_path / "main.yml").write_text("---\n")
+    (tmp_path / "a.tf").write_text('variable "x" {\n  default = 1\n}\n')
+    result = _run("-C", str(tmp_path), "upgrade")
+    assert result.exit_code == 2
+    assert result.output.strip().splitlines()[-1] == (
+        f"error: {tmp_path.resolve()} has no inventory yet: run mck to converge first"
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.tf", "main.yml", "templates"]

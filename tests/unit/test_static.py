@@ -139,7 +139,7 @@ def test_ansible_lint_production_profile_passes(tmp_path: Path) -> None:
     config = tmp_path / "ansible-lint.yml"
     config.write_text(
         (REPO / ".ansible-lint").read_text() + "extra_vars:\n  mck_leader: all\n  mck_joiner: all\n"
-        "  mck_via: all\n  mck_leaving: all\n  mck_source: all\n"
+        "  mck_via: all\n  mck_leaving: all\n  mck_source: all\n  mck_node: all\n"
     )
     argv = [str(BIN / "ansible-lint"), "--nocolor", "-c", str(config), "main.yml", "roles/"]
     proc = _run([*argv, "mck/playbooks/"], env=_ansible_env(tmp_path))

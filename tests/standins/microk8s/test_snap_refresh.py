@@ -75,3 +75,42 @@ def test_hold_values_and_flags_as_snapd_checks_them(registry: dict[str, Any]) ->
         _refresh(["--hold=soon", "microk8s"], registry)
     with pytest.raises(Refused, match='snap "nope" is not installed'):
         _refresh(["nope"], registry)
+
+
+def test_a_channel_refresh_proceeds_past_the_hold_and_keeps_it(
+    registry: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    registry["microk8s"].update(version="v1.35.0", revision="8780", tracking="1.35/stable")
+    _refresh(["--hold", "microk8s"], registry)
+    capsys.readouterr()
+    _refresh(["microk8s", "--channel=1.36/stable"], registry)
+    assert capsys.readouterr().out == "microk8s (1.36/stable) v1.36.1 from Canonical** refreshed\n"
+    entry = registry["microk8s"]
+    assert (entry["version"], entry["revision"], entry["tracking"]) == (
+        "v1.36.1",
+        "8900",
+        "1.36/stable",
+    )
+    assert entry["held"] == "forever"  # the hold stays
+    assert "next_tracking" not in entry
+    with pytest.raises(Refused, match=r"not available on 9\.99/stable"):
+        _refresh(["--channel", "9.99", "microk8s"], registry)
+    assert registry["microk8s"]["tracking"] == "1.36/stable"
+
+
+def test_a_failing_store_leaves_the_node_as_it_was(
+    registry: dict[str, Any], monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+) -> None:
+    fails = tmp_path / "refresh-fails"
+    fails.write_text("dial tcp: lookup api.snapcraft.io: Temporary failure in name resolution")
+    monkeypatch.setattr(snap_refresh, "REFRESH_FAILS", fails)
+    registry["microk8s"].update(version="v1.35.0", revision="8780", tracking="1.35/stable")
+    before = dict(registry["microk8s"])
+    with pytest.raises(Refused) as refused:
+        _refresh(["--channel=1.36/stable", "microk8s"], registry)
+    assert str(refused.value) == (
+        "cannot perform the following tasks:\n"
+        '- Download snap "microk8s" (8900) from channel "1.36/stable"'
+        " (dial tcp: lookup api.snapcraft.io: Temporary failure in name resolution)"
+    )
+    assert registry["microk8s"] == before

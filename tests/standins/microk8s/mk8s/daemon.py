@@ -259,14 +259,15 @@ class Daemon:
                 print(f"monitor: {err!r}", flush=True)
 
     def register_self(self) -> None:
-        """The kubelet registers its Node (and a restarted one its new --node-ip)."""
+        """The kubelet registers its Node (a restarted one its new --node-ip, and after a snap
+        refresh its new kubeletVersion: the kubelet posts NodeStatus.NodeInfo on start)."""
         shared = self.view["shared"]
         if not self.view["dqlite_ok"] or shared is None:
             return
         ip = store.address().rsplit(":", 1)[0].strip("[]")
         want = {**backend.self_node(ip), "internal_ip": self.node_ip}  # --node-ip as started
         me = store.find_node(shared, self.hostname)
-        if me is None or me["internal_ip"] != want["internal_ip"] or me["agent"] != want["agent"]:
+        if me is None or any(me.get(k) != want[k] for k in ("internal_ip", "agent", "version")):
             self.submit({"op": "upsert_node", "node": want})
 
     # ---- changes ---------------------------------------------------------------------------

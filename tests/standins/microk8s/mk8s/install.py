@@ -53,6 +53,12 @@ def write_snap(version: str, revision: str) -> None:
     kubectl = rev_dir / "kubectl"
     kubectl.unlink(missing_ok=True)
     kubectl.symlink_to(cmd_kubectl.binary_for(version))
+    # $SNAP/bin/dqlite: go-dqlite's shell, which microk8s ships and its wrappers run
+    # (scripts/wrappers/join.py update_dqlite); Debian's go-dqlite build is the same program.
+    (rev_dir / "bin").mkdir(exist_ok=True)
+    shell = rev_dir / "bin" / "dqlite"
+    shell.unlink(missing_ok=True)
+    shell.symlink_to("/usr/bin/dqlite")
     current = paths.SNAP_MOUNT / "current"
     current.unlink(missing_ok=True)
     current.symlink_to(revision)

@@ -14,6 +14,16 @@ refresh hold/unhold to API and CLI" in packaging/ubuntu-16.04/changelog) and err
   `snap "NAME" has no updates available` on stderr, exit 0.
 - A refreshed snap prints `NAME (CHANNEL) VERSION from Canonical** refreshed`.
 - `snap list` shows `held` in the notes of a held snap (cmd/snap/notes.go, after `classic`).
+- `snap refresh --channel=C NAME` (or `--channel C`; `--classic` accepted as snapd does) is a
+  specific request too: the hold stays in place and the refresh proceeds (cmd_snap_op.go
+  cmdRefresh.Execute passes the channel to refreshOne; snapd's overlord/snapstate only skips
+  held snaps in auto-refreshes and general refreshes). The snap then tracks C, and a newer
+  track's revision replaces the running one.
+- A refresh downloads the revision before it touches the running snap (overlord/snapstate
+  snapstate.go: the "download-snap" task, `Download snap "NAME" (REV) from channel "C"`, comes
+  first). When the store cannot be reached the change fails there and nothing on the node
+  changed: the stand-in does that when REFRESH_FAILS exists on the host (its text is the
+  store error), which is how a lab test makes one node's refresh fail.
 
 The store's newer revisions come from channels.published() (a lab test publishes one). A
 refresh of microk8s lays out the new revision, moves its data to it (snapd copies SNAP_DATA to
@@ -26,11 +36,14 @@ import shutil
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any, NoReturn
 
 from . import channels, install, paths, service
 
 Registry = dict[str, dict[str, Any]]
+# A lab test writes this on a host to make its next refreshes fail as an unreachable store does.
+REFRESH_FAILS = Path("/var/lib/snapd/standin-refresh-fails")
 
 
 def main(
@@ -39,10 +52,17 @@ def main(
     save: Callable[[Registry], None],
     error: Callable[[str], NoReturn],
 ) -> None:
+    args, channel = _take_channel(args, error)
     hold = next((a for a in args if a == "--hold" or a.startswith("--hold=")), None)
     unhold = "--unhold" in args
+    if hold is None and not unhold:
+        args = [a for a in args if a != "--classic"]  # a refresh takes it; microk8s is classic
     names = [a for a in args if not a.startswith("-")]
     others = [a for a in args if a.startswith("-") and a != hold and a != "--unhold"]
+    if channel is not None and (hold is not None or unhold):
+        error(
+            "cannot use --hold with other flags" if hold else "cannot use --unhold with other flags"
+        )
     if hold is not None and (unhold or others):
         error("cannot use --hold with other flags")
     if unhold and others:
@@ -64,11 +84,13 @@ def main(
         error(f"unknown flag `{others[0].lstrip('-').split('=')[0]}'")
     elif names:
         for name in names:
-            if not _refresh(name, registry, save):
+            if channel is not None:
+                _switch_channel(name, channel, registry, error)
+            if not _refresh(name, registry, save, error):
                 print(f'snap "{name}" has no updates available', file=sys.stderr)
     else:
         refreshed = [n for n in sorted(registry) if not registry[n].get("held")]
-        if not [n for n in refreshed if _refresh(n, registry, save)]:
+        if not [n for n in refreshed if _refresh(n, registry, save, error)]:
             print("All snaps up to date.", file=sys.stderr)
 
 
@@ -121,15 +143,70 @@ def _quoted(names: list[str]) -> str:
     return ",".join(f'"{name}"' for name in names)
 
 
-def _refresh(name: str, registry: Registry, save: Callable[[Registry], None]) -> bool:
+def _take_channel(
+    args: list[str], error: Callable[[str], NoReturn]
+) -> tuple[list[str], channels.Channel | None]:
+    """`--channel=C` / `--channel C` out of args, parsed as snapd does."""
+    rest: list[str] = []
+    text: str | None = None
+    it = iter(args)
+    for arg in it:
+        if arg.startswith("--channel="):
+            text = arg.partition("=")[2]
+        elif arg == "--channel":
+            text = next(it, "")
+        else:
+            rest.append(arg)
+    if text is None:
+        return rest, None
+    try:
+        return rest, channels.parse_channel(text)
+    except ValueError as err:
+        error(f"cannot parse channel: {err}")
+
+
+def _switch_channel(
+    name: str, channel: channels.Channel, registry: Registry, error: Callable[[str], NoReturn]
+) -> None:
+    """Check the store has `name` on `channel` (snapd's error otherwise); tracking changes only
+    with the refresh that follows, as snapd records it in the same change."""
+    if name != "microk8s":
+        return
+    try:
+        channels.microk8s_release(channel)
+    except ValueError as err:
+        error(str(err))
+    registry[name]["next_tracking"] = channel.full if not channel.branch else channel.name
+
+
+def _refresh(
+    name: str,
+    registry: Registry,
+    save: Callable[[Registry], None],
+    error: Callable[[str], NoReturn],
+) -> bool:
     """Refresh `name` to its channel's newest revision; False when it has that already."""
     entry = registry[name]
     if name != "microk8s":
         return False
-    channel = channels.parse_channel(entry["tracking"])
+    tracking = entry.pop("next_tracking", entry["tracking"])
+    channel = channels.parse_channel(tracking)
     version, revision = channels.microk8s_release(channel)
     if int(revision) <= int(entry["revision"]):
+        if tracking != entry["tracking"]:
+            entry["tracking"] = tracking
+            save(registry)
+            # cmd_snap_op.go showDone for a channel switch without a new revision.
+            print(f'"{name}" switched to the "{tracking}" channel')
+            return True
         return False
+    if REFRESH_FAILS.is_file():
+        detail = REFRESH_FAILS.read_text().strip() or "persistent network error"
+        error(
+            "cannot perform the following tasks:\n"
+            f'- Download snap "{name}" ({revision}) from channel "{channel.full}" ({detail})'
+        )
+    entry["tracking"] = tracking
     _switch_revision(entry["revision"], version, revision)
     entry.update(version=version, revision=revision)
     save(registry)
