@@ -3,7 +3,7 @@ from one probe of the nodes that exist now (through an inventory rendered from t
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from mck import cluster, mesh, preview, scaledown, versions
@@ -76,6 +76,8 @@ class ClusterPreview:
     # The runner for the nodes that exist now (an inventory rendered from the state): the
     # scale-down's removals act through it. None when there was nothing to probe.
     ansible: Ansible | None
+    # Each probed node's microk8s snap (empty when nothing was probed): `mck plan --json`'s skew.
+    snaps: dict[str, versions.Snap] = field(default_factory=dict)
 
 
 def preview_cluster(
@@ -98,6 +100,7 @@ def preview_cluster(
     sd = scaledown.ScaleDown()
     warnings: tuple[str, ...] = ()
     ansible = None
+    snaps: dict[str, versions.Snap] = {}
     if nodes and not inventory:
         warnings = (
             "the existing nodes were not probed: there is no inventory from an earlier "
@@ -113,7 +116,7 @@ def preview_cluster(
         leaving = set(changes.destroyed) | set(changes.replaced)
         sd = scaledown.plan_scale_down(probes, leaving, nat_ok=on_mesh)
     shown = preview.build(changes, planned.nodes, now, sd, nat_ok=mode == "mesh", warnings=warnings)
-    return ClusterPreview(shown, ansible)
+    return ClusterPreview(shown, ansible, snaps)
 
 
 def describe(changes: NodeChanges) -> str:
