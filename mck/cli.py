@@ -167,14 +167,22 @@ def status_command(ctx: click.Context, as_json: bool) -> None:
 
 
 @main.command("plan")
+@click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON on stdout.")
+@click.option(
+    "--detailed-exitcode",
+    is_flag=True,
+    help="Exit 0 when there is nothing to do, 4 when changes are pending (2 refused, 1 error).",
+)
 @click.pass_context
-def plan_command(ctx: click.Context) -> None:
+def plan_command(ctx: click.Context, as_json: bool, detailed_exitcode: bool) -> None:
     """Show what mck would do: the OpenTofu changes per node and the cluster actions.
 
     Changes nothing (no apply, no playbook, no inventory write). Exit 0 when mck would go
-    ahead, 2 when it would refuse (e.g. the control plane would lose quorum).
+    ahead, 2 when it would refuse (e.g. the control plane would lose quorum); with
+    --detailed-exitcode, 0 only when there is nothing to do and 4 when changes are pending.
     """
     from mck.converge import Settings, show_plan
+    from mck.plan_json import PlanResult
 
     params = ctx.parent.params if ctx.parent else {}
     env = dict(os.environ)
@@ -184,14 +192,16 @@ def plan_command(ctx: click.Context) -> None:
         project=params.get("project", Path(".")), env=env, verbosity=params.get("verbose", 0)
     )
     ui = _ui(settings.project, "plan", env)
-    refused = False
+    result = PlanResult()
 
     def run() -> None:
-        nonlocal refused
-        refused = show_plan(settings, ui).refused
+        nonlocal result
+        result = show_plan(settings, ui)
 
     _run(run, ui)
-    _exit(ui, EXIT_USAGE if refused else 0)
+    if as_json:
+        safe_output.echo(json.dumps(result.to_json(), indent=2))
+    _exit(ui, result.exit_code(detailed=detailed_exitcode))
 
 
 @main.command("backup")
@@ -310,7 +320,7 @@ def _confirm_destroy(project: Path, yes: bool, ui: Ui) -> None:
 def _confirmed(question: str, ui: Ui, verb: str, nothing: str) -> bool:
     """Asked on the terminal; no terminal is a refusal naming --yes, ^C (or end of input,
     click's Abort) an interrupt with nothing done."""
-    if not sys.stdin.isatty():
+    if not (sys.stdin and sys.stdin.isatty()):  # None: started with stdin closed (`<&-`)
         _fail(ui, f"refusing to {verb} without confirmation: no terminal to ask on; pass --yes")
     try:
         return click.confirm(question, default=False)
@@ -321,7 +331,7 @@ def _confirmed(question: str, ui: Ui, verb: str, nothing: str) -> bool:
 
 def _ask(question: str) -> bool | None:
     """A converge's question (disable an addon that holds data?); None: no terminal."""
-    if not sys.stdin.isatty():
+    if not (sys.stdin and sys.stdin.isatty()):  # None: started with stdin closed (`<&-`)
         return None
     try:
         return click.confirm(question, default=False)

@@ -13,6 +13,7 @@ naming each problem. Nothing here knows about click.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from mck import cluster, encryption, preview, private_files, refusals, run_lock, versions
 from mck.errors import UsageError
@@ -29,6 +30,7 @@ from mck.phases.probe import probe_configured
 from mck.phases.provision import fresh_names, provision, read_back
 from mck.phases.removal import remove_leaving
 from mck.phases.report import report
+from mck.plan_json import PlanResult
 from mck.preflight import cluster_name, flag, preflight, ssh_public_key_file, variable
 from mck.report import Ui
 
@@ -172,13 +174,27 @@ def _show_plan_and_scale_down(
         )
 
 
-def show_plan(settings: Settings, ui: Ui) -> preview.Preview:
+def show_plan(settings: Settings, ui: Ui) -> PlanResult:
     """What a converge would do, changing nothing: no apply, no playbook, no inventory write.
-    The saved plan file is deleted again; the state is only read."""
+    The saved plan file is deleted again; the state is only read. A refusal (exit 2) is shown
+    as the run's error line and returned with what was known by then, so `mck plan --json`
+    prints it as a document too; any other failure raises."""
+    known: dict[str, Any] = {}
+    try:
+        return _plan(settings, ui, known)
+    except UsageError as exc:
+        ui.error(exc.message)
+        return PlanResult(**known, refusal=exc.message)
+
+
+def _plan(settings: Settings, ui: Ui, known: dict[str, Any]) -> PlanResult:
+    """show_plan's work; `known` gathers the result's fields as they are learnt."""
     project = settings.project.resolve()
     ui.phase("preflight", str(project))
     config = preflight(project, settings.env)
     mode = str(variable(project, config, settings.env, "encryption") or encryption.DEFAULT)
+    name = cluster_name(project, config, settings.env)
+    known.update(cluster=name, encryption=mode)
     wanted_addons = declared(project, variable(project, config, settings.env, "addons"))
     inventory = read_text(project / "inventory")
     run = Run.start(settings, ui, task_lines=False)
@@ -191,23 +207,18 @@ def show_plan(settings: Settings, ui: Ui) -> preview.Preview:
         planned = read_plan(run.tofu, planfile)
     finally:
         planfile.unlink(missing_ok=True)
+    known.update(changes=planned.changes, infrastructure=planned.plan.changes)
     # `mck plan` refuses what `mck` refuses (mck/refusals.py).
     refusals.check_plan(
         planned.nodes,
         planned.changes,
         inventory,
-        cluster_name=cluster_name(project, config, settings.env),
+        cluster_name=name,
         stored_nodes=lambda: planned.stored or read_state_nodes(run.tofu).nodes,
     )
     encryption.check(mode, planned.nodes, previous=previous_setting(inventory, "mck_encryption"))
-    found = preview_cluster(
-        run,
-        planned,
-        inventory,
-        mode,
-        name=cluster_name(project, config, settings.env),
-        pinned=versions.pinned_channel(project),
-    )
+    pinned = versions.pinned_channel(project)
+    found = preview_cluster(run, planned, inventory, mode, name=name, pinned=pinned)
     shown = found.shown
     for line in preview.lines(shown):
         ui.say(line)
@@ -216,4 +227,11 @@ def show_plan(settings: Settings, ui: Ui) -> preview.Preview:
         ui.say(line)
     if shown.scale_down.refusal:
         ui.error(shown.scale_down.refusal)
-    return shown
+    return PlanResult(
+        **known,
+        shown=shown,
+        probed=found.ansible is not None,
+        snaps=found.snaps,
+        pinned=pinned,
+        refusal=shown.scale_down.refusal,
+    )

@@ -6,6 +6,8 @@ from __future__ import annotations
 EXIT_ERROR = 1  # the run failed (tofu, ansible, cluster action)
 EXIT_USAGE = 2  # bad input: fix the project or the command line, nothing was touched
 EXIT_UNHEALTHY = 3  # the run finished but the cluster is not converged (split, NAT, not ready)
+# `mck plan --detailed-exitcode`: a converge would change something (mck/plan_json.py).
+EXIT_CHANGES = 4
 EXIT_INTERRUPTED = 130  # ^C (SIGINT), the shell's convention: 128 + 2
 
 

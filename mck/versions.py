@@ -74,13 +74,17 @@ def pinned_channel(project: Path) -> str | None:
     return channel if isinstance(channel, str) else None
 
 
+def skewed(snaps: Mapping[str, Snap], pinned: str | None) -> list[tuple[str, Snap]]:
+    """The nodes that track another channel than the pinned one (none when nothing is pinned)."""
+    if not pinned:
+        return []
+    return [(name, snap) for name, snap in snaps.items() if snap.channel != pinned]
+
+
 def notices(snaps: Mapping[str, Snap], pinned: str | None) -> tuple[str, ...]:
     """One sentence per node that tracks another channel than the pinned one."""
-    if not pinned:
-        return ()
     return tuple(
         f"{name} runs microk8s {snap.version} from {snap.channel}, and the project pins "
         f"{pinned} for new nodes: mck does not refresh a running node"
-        for name, snap in snaps.items()
-        if snap.channel != pinned
+        for name, snap in skewed(snaps, pinned)
     )

@@ -3,7 +3,7 @@ from one probe of the nodes that exist now (through an inventory rendered from t
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from mck import cluster, mesh, preview, scaledown, versions
@@ -77,6 +77,8 @@ class ClusterPreview:
     # scale-down's removals act through it. None when there was nothing to probe.
     ansible: Ansible | None
     reader: str | None = None  # a ready member of today's cluster, to read cluster state through
+    # Each probed node's microk8s snap (empty when nothing was probed): `mck plan --json`'s skew.
+    snaps: dict[str, versions.Snap] = field(default_factory=dict)
 
 
 def preview_cluster(
@@ -100,6 +102,7 @@ def preview_cluster(
     warnings: tuple[str, ...] = ()
     upgrade: tuple[str, ...] = ()
     ansible = None
+    snaps: dict[str, versions.Snap] = {}
     if nodes and not inventory:
         warnings = (
             "the existing nodes were not probed: there is no inventory from an earlier "
@@ -122,7 +125,7 @@ def preview_cluster(
         changes, planned.nodes, now, sd, nat_ok=mode == "mesh", warnings=warnings, upgrade=upgrade
     )
     reader = now.leader.name if now is not None and now.leader is not None else None
-    return ClusterPreview(shown, ansible, reader)
+    return ClusterPreview(shown, ansible, reader=reader, snaps=snaps)
 
 
 def describe(changes: NodeChanges) -> str:
