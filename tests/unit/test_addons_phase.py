@@ -5,7 +5,6 @@ problem line, and nothing at all for a project that never declared an addon."""
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
@@ -15,6 +14,7 @@ from mck.phases import addons as phase
 from mck.phases.context import Run, Settings
 from mck.report import Ui
 from mck.tofu import Tofu
+from tests.unit.fakes import FakeAnsible
 
 NODE = "mck-k8s-do-0"
 
@@ -41,16 +41,6 @@ def _change(ok: bool = True, stderr: str = "") -> PlayResult:
     if not ok:
         result.failures.append(Failure(NODE, phase.CHANGE_TASK, "non-zero return code"))
     return result
-
-
-@dataclass
-class FakeAnsible:
-    results: list[PlayResult]
-    calls: list[dict[str, Any]] = field(default_factory=list)
-
-    def playbook(self, playbook: Path, **kwargs: Any) -> PlayResult:
-        self.calls.append({"playbook": playbook.name, **kwargs})
-        return self.results.pop(0)
 
 
 def _run(tmp_path: Path, *results: PlayResult, **settings: Any) -> tuple[Run, FakeAnsible]:

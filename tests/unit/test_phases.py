@@ -4,7 +4,6 @@ report carry a failed node along without failing the others."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
@@ -21,6 +20,7 @@ from mck.phases.probe import READY_TASK, probe_configured
 from mck.phases.report import problem_lines
 from mck.report import Ui
 from mck.tofu import Tofu
+from tests.unit.fakes import FakeAnsible
 
 A, B, C = "mck-k8s-do-0", "mck-k8s-do-1", "mck-k8s-do-2"
 READY_YAML = (
@@ -142,18 +142,6 @@ def test_a_failed_node_is_reported_by_its_outcome_not_by_what_the_planner_saw() 
         f"{B}: configure failed: mesh : Write the WireGuard configuration: disk full",
         "the nodes form 2 separate clusters",
     ]
-
-
-@dataclass
-class FakeAnsible:
-    """Answers each playbook run with the next result; records what it was asked."""
-
-    results: list[PlayResult]
-    calls: list[dict[str, Any]] = field(default_factory=list)
-
-    def playbook(self, playbook: Path, **kwargs: Any) -> PlayResult:
-        self.calls.append({"playbook": playbook.name, **kwargs})
-        return self.results.pop(0)
 
 
 def _run(tmp_path: Path, *results: PlayResult) -> tuple[Run, FakeAnsible]:
