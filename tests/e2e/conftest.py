@@ -33,3 +33,35 @@ def make_project(
     for project in made:
         if (project.path / "terraform.tfstate").exists():
             project.mck("--destroy", "--yes")
+
+
+# What a failed lab test leaves to read: the CI log is all there is of a run on another machine,
+# and a cluster that went wrong says why only in its nodes' own logs.
+NODE_LOGS = (
+    "/var/snap/microk8s/common/var/log/standin-daemon.log",
+    "/var/snap/microk8s/common/var/log/k8s-dqlite.log",
+)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    report = yield
+    lab = getattr(item, "funcargs", {}).get("lab") if report.failed else None
+    if lab is None and report.failed:
+        project = getattr(item, "funcargs", {}).get("project")
+        lab = getattr(project, "lab", None)
+    if lab is not None:
+        report.sections.append(("lab nodes' logs", _node_logs(lab)))
+    return report
+
+
+def _node_logs(lab: Any, lines: int = 25) -> str:
+    parts = []
+    for host in lab.hosts():
+        if host.status != "active":
+            parts.append(f"--- {host.name}: {host.status}")
+            continue
+        for path in NODE_LOGS:
+            tail = host.run(["tail", "-n", str(lines), path], check=False, timeout=10)
+            parts.append(f"--- {host.name}:{path}\n{tail.stdout or tail.stderr}")
+    return "\n".join(parts)
