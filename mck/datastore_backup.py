@@ -21,8 +21,9 @@ import tarfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from mck.cluster import LOOPBACK, Probe
+from mck.cluster import Probe
 from mck.errors import UsageError
+from mck.node_status import LOOPBACK
 
 FORMAT = 1
 SIDECAR = "mck-backup.json"

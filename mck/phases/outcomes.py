@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol, TypeVar
 
-from mck import cluster
+from mck import node_status
 from mck.ansible import PlayResult
 from mck.errors import MckError
 
@@ -112,7 +112,7 @@ def _status_message(res: dict[str, Any] | None) -> str | None:
     """What the readiness wait's `microk8s status` said about a node that did not get ready."""
     if not res:
         return None
-    return cluster.parse_status(str(res.get("stdout", "")), int(res.get("rc", 1))).message
+    return node_status.parse_status(str(res.get("stdout", "")), int(res.get("rc", 1))).message
 
 
 def raise_for_failures(result: PlayResult, what: str) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from mck import cluster, versions
+from mck import cluster, node_status, versions
 from mck.ansible import PLAYBOOKS, Ansible, PlayResult
 from mck.nodes import Node
 from mck.phases.context import Run
@@ -81,7 +81,7 @@ def probes_from(
         rc = int(res.get("rc", 1))
         if rc == 2 and "No such file" in str(res.get("msg", "")):
             rc = 127  # the command module's way of saying microk8s is not installed
-        status = cluster.parse_status(str(res.get("stdout", "")), rc)
+        status = node_status.parse_status(str(res.get("stdout", "")), rc)
         probes.append(cluster.Probe(node, True, status, None, mesh_ips.get(node.name)))
     return probes
 

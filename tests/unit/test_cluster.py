@@ -6,15 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from mck.cluster import (
-    ClusterPlan,
-    Join,
-    Member,
-    Probe,
-    Status,
-    parse_status,
-    plan,
-)
+from mck.cluster import ClusterPlan, Join, Probe, plan
+from mck.node_status import Member, Status, parse_status
 from mck.nodes import Node
 
 # microk8s' own output, byte for byte: status_*.txt YAML came from running print_yaml of

@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 
 from mck import preview
-from mck.cluster import Member, Probe, Status, plan
+from mck.cluster import Probe, plan
+from mck.node_status import Member, Status
 from mck.nodes import Node, NodeChanges, PlannedNode
 from mck.scaledown import Removal, ScaleDown, plan_scale_down, steps
 

@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from mck.cluster import Member, Probe, Status
+from mck.cluster import Probe
 from mck.datastore_backup import SIDECAR, Meta, local_name, minor, pack, ready_voter, unpack
 from mck.errors import MckError, UsageError
+from mck.node_status import Member, Status
 from mck.nodes import Node
 from mck.restore import _restored
 

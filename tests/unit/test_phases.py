@@ -9,7 +9,7 @@ from typing import Any, cast
 
 import pytest
 
-from mck import cluster
+from mck import cluster, node_status
 from mck.ansible import Ansible, Failure, HostStats, PlayResult
 from mck.errors import MckError
 from mck.nodes import Node
@@ -111,8 +111,8 @@ def _probe(name: str, *, members: tuple[str, ...] = (), up: bool = True) -> clus
     node = _node(name)
     if not up:
         return cluster.Probe(node, False, None, f"{name}: unreachable: gone", None)
-    listed = tuple(cluster.Member(m, "voter") for m in members or (node.public_ip,))
-    return cluster.Probe(node, True, cluster.Status("ready", listed), None)
+    listed = tuple(node_status.Member(m, "voter") for m in members or (node.public_ip,))
+    return cluster.Probe(node, True, node_status.Status("ready", listed), None)
 
 
 def test_the_planner_joins_the_healthy_nodes_past_a_failed_one() -> None:

@@ -16,8 +16,9 @@ from click.testing import CliRunner
 from jsonschema import Draft202012Validator, FormatChecker
 
 from mck import cli, plan_json, preview, versions
-from mck.cluster import Member, Probe, Status, plan
+from mck.cluster import Probe, plan
 from mck.encryption import MODES
+from mck.node_status import Member, Status
 from mck.nodes import Node, NodeChanges, PlannedNode
 from mck.plan_json import PlanResult
 from mck.scaledown import ScaleDown, plan_scale_down

@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import json
 
-from mck.cluster import ClusterPlan, Join, Member, Probe, Problem, Status
+from mck.cluster import ClusterPlan, Join, Probe, Problem
+from mck.node_status import Member, Status
 from mck.nodes import Node
 from mck.status import Report, node_statuses, problems, render_table, voters_line, warnings_for
 

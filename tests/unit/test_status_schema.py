@@ -14,9 +14,10 @@ from typing import Any, get_args
 import pytest
 from jsonschema import Draft202012Validator, FormatChecker
 
-from mck import cluster, versions
-from mck.cluster import Member, Probe, Status
+from mck import cluster, node_status, versions
+from mck.cluster import Probe
 from mck.encryption import MODES
+from mck.node_status import Member, Status
 from mck.nodes import CLOUDS, Node
 from mck.status import Report, node_statuses, problems, warnings_for
 
@@ -184,7 +185,7 @@ def test_the_schema_is_valid_and_lists_what_the_code_produces() -> None:
     assert node["cloud"] == {"$ref": "#/$defs/cloud"}
     assert set(SCHEMA["$defs"]["cloud"]["enum"]) == set(CLOUDS)
     assert set(SCHEMA["properties"]["encryption"]["enum"]) == set(MODES)
-    assert set(node["state"]["enum"]) == {*get_args(cluster.State), "unreachable"}
+    assert set(node["state"]["enum"]) == {*get_args(node_status.State), "unreachable"}
 
 
 def test_the_readme_example_validates() -> None:

@@ -3,7 +3,8 @@ them on the mesh and each node's `snap list microk8s`."""
 
 from __future__ import annotations
 
-from mck.cluster import Member, Probe, Status
+from mck.cluster import Probe
+from mck.node_status import Member, Status
 from mck.nodes import Node
 from mck.upgrade_plan import minor_of_channel, minor_of_version, plan_upgrade
 from mck.versions import Snap

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 import pytest
 
 from mck import preview
-from mck.cluster import Member, Probe, Status, plan
+from mck.cluster import Probe, plan
+from mck.node_status import Member, Status
 from mck.nodes import Node, NodeChanges, PlannedNode
 from mck.scaledown import ScaleDown
 from mck.voters import TARGET_VOTERS, join_order, same_cloud_voters
