@@ -103,19 +103,40 @@ def pidfile() -> Path:
     return paths.run_dir() / "k8s-dqlite.pid"
 
 
-def _stop_leftover() -> None:
-    """A node left running by a daemon that was killed (snapd would stop its service too)."""
+def _leftover_pid() -> int | None:
     try:
         pid = int(pidfile().read_text())
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
     except (OSError, ValueError):
-        return
-    if NODE_BINARY.name.encode() not in cmdline:
+        return None
+    return pid if NODE_BINARY.name.encode() in cmdline else None
+
+
+def _stop_leftover() -> None:
+    """A node left running by a daemon that was killed (snapd would stop its service too):
+    SIGTERM, then SIGKILL at snapd's stop timeout, before a new node takes its port."""
+    pid = _leftover_pid()
+    if pid is None:
         return
     os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + 40
+    deadline = time.monotonic() + 30
     while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
         time.sleep(0.1)
+    kill_leftover()
+
+
+def kill_leftover() -> None:
+    """SIGKILL the node the daemon started, if it still runs (systemd killing the unit)."""
+    pid = _leftover_pid()
+    if pid is None:
+        return
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + 5
+    while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
 
 
 def _last_error(log: Path, offset: int) -> str | None:

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from . import local_api, paths
+from . import dqlite, local_api, paths
 
 DAEMON_SCRIPT = Path(__file__).resolve().parent.parent / "microk8sd.py"
 WARMUP_ENV = "MK8S_WARMUP_SECONDS"  # how long the started daemon's API server takes to come up
@@ -65,7 +65,14 @@ def start(wait: float = 20.0, warmup: float | None = None) -> None:
     raise RuntimeError(f"the microk8s daemon did not start; see {log}")
 
 
-def stop(wait: float = 10.0) -> None:
+# How long snapd lets a service stop before systemd kills it: microk8s' snap.yaml sets no
+# stop-timeout, so snapd's default applies (canonical/snapd timeout/timeout.go DefaultTimeout,
+# 30 s; wrappers/services.go serviceStopTimeout writes it as TimeoutStopSec). A deadline, not a
+# modelled wait: MCK_LAB_TIME_SCALE does not shorten it.
+SNAPD_STOP_TIMEOUT = 30.0
+
+
+def stop(wait: float = SNAPD_STOP_TIMEOUT) -> None:
     value = pid()
     if value is None:
         return
@@ -74,7 +81,10 @@ def stop(wait: float = 10.0) -> None:
     while time.monotonic() < deadline and pid() is not None:
         time.sleep(0.05)
     if pid() is not None:
+        # systemd's default KillMode=control-group: SIGKILL to every process of the unit, so
+        # the k8s-dqlite node the daemon started dies with it rather than outliving it.
         os.kill(value, signal.SIGKILL)
+        dqlite.kill_leftover()
         time.sleep(0.1)
     paths.daemon_pidfile().unlink(missing_ok=True)
     paths.daemon_socket().unlink(missing_ok=True)
