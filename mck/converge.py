@@ -20,7 +20,8 @@ from mck.errors import UsageError
 from mck.inventory import previous_setting
 from mck.nodes import Node, NodeChanges
 from mck.phases.act import act
-from mck.phases.addons import converge_addons, declared, plan_lines, read_managed
+from mck.phases.addons import converge_addons, declared, read_managed
+from mck.phases.addons import preview as preview_addons
 from mck.phases.configure import configure, wait_for_boot
 from mck.phases.context import STATE_DIR, Run, Settings, read_text
 from mck.phases.inventory import write_inventory
@@ -223,7 +224,8 @@ def _plan(settings: Settings, ui: Ui, known: dict[str, Any]) -> PlanResult:
     for line in preview.lines(shown):
         ui.say(line)
     managed = read_managed(project)
-    for line in plan_lines(found.ansible, found.reader, wanted_addons, managed):
+    addon_lines, addon_plan = preview_addons(found.ansible, found.reader, wanted_addons, managed)
+    for line in addon_lines:
         ui.say(line)
     if shown.scale_down.refusal:
         ui.error(shown.scale_down.refusal)
@@ -233,5 +235,6 @@ def _plan(settings: Settings, ui: Ui, known: dict[str, Any]) -> PlanResult:
         probed=found.ansible is not None,
         snaps=found.snaps,
         pinned=pinned,
+        addons=addon_plan,
         refusal=shown.scale_down.refusal,
     )

@@ -19,11 +19,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mck import versions
+from mck.addons import AddonPlan
 from mck.errors import EXIT_CHANGES, EXIT_USAGE
 from mck.nodes import NodeChanges
 from mck.preview import Preview
 
-SCHEMA = 1
+SCHEMA = 2  # 2: addon_changes, addons_read and upgrade_steps
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,8 @@ class PlanResult:
     probed: bool = False  # today's nodes were probed (their cluster actions are known)
     snaps: Mapping[str, versions.Snap] = field(default_factory=dict)
     pinned: str | None = None  # the channel the project pins for new nodes
+    # The declared addons against the cluster's; None when they could not be read.
+    addons: AddonPlan | None = field(default_factory=AddonPlan)
     refusal: str | None = None  # the one line mck refuses with (exit 2)
 
     @property
@@ -44,8 +47,16 @@ class PlanResult:
 
     @property
     def pending(self) -> bool:
-        """A converge would change something: infrastructure, or the cluster's membership."""
-        return self.infrastructure or bool(self.actions)
+        """A converge would change something: infrastructure, the cluster's membership, or
+        its addons."""
+        return self.infrastructure or bool(self.actions) or bool(self.addon_changes)
+
+    @property
+    def addon_changes(self) -> list[dict[str, str]]:
+        if self.addons is None:
+            return []
+        enable = [{"addon": a.name, "change": "enable"} for a in self.addons.enable]
+        return enable + [{"addon": n, "change": "disable"} for n in self.addons.disable]
 
     @property
     def outcome(self) -> str:
@@ -75,6 +86,9 @@ class PlanResult:
                 for name, snap in versions.skewed(self.snaps, self.pinned)
             ],
             "pinned_channel": self.pinned,
+            "addon_changes": self.addon_changes,
+            "addons_read": self.addons is not None,
+            "upgrade_steps": list(self.shown.upgrade) if self.shown else [],
         }
 
 

@@ -64,19 +64,22 @@ def read_enabled(ansible: Ansible, member: str) -> tuple[set[str] | None, str]:
     return enabled, ""
 
 
-def plan_lines(
+def preview(
     ansible: Ansible | None, member: str | None, declared: list[addons.Addon], managed: list[str]
-) -> list[str]:
-    """`mck plan`'s addon section: read through `member` of today's cluster, changing nothing.
-    With no cluster yet, every declared addon is enabled once it forms."""
+) -> tuple[list[str], addons.AddonPlan | None]:
+    """`mck plan`'s addon section and what it found: read through `member` of today's cluster,
+    changing nothing. With no cluster yet, every declared addon is enabled once it forms. No
+    plan (None) when the cluster's addons could not be read."""
     if not declared and not managed:
-        return []
+        return [], addons.AddonPlan()
     if ansible is None or member is None:
-        return [f"addon {a.entry}: enable, once the cluster has formed" for a in declared]
+        lines = [f"addon {a.entry}: enable, once the cluster has formed" for a in declared]
+        return lines, addons.AddonPlan(enable=list(declared))
     enabled, why = read_enabled(ansible, member)
     if enabled is None:
-        return [f"addons: not read through {member}: {why}"]
-    return addons.plan(declared, managed, enabled).lines()
+        return [f"addons: not read through {member}: {why}"], None
+    found = addons.plan(declared, managed, enabled)
+    return found.lines(), found
 
 
 def converge_addons(

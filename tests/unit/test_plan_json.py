@@ -5,6 +5,7 @@ ones, and the CLI prints the document, and nothing else, on stdout."""
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import re
 from importlib.resources import files
@@ -15,7 +16,8 @@ import pytest
 from click.testing import CliRunner
 from jsonschema import Draft202012Validator, FormatChecker
 
-from mck import cli, plan_json, preview, versions
+from mck import addons, cli, plan_json, preview, versions
+from mck.addons import AddonPlan
 from mck.cluster import Probe, plan
 from mck.encryption import MODES
 from mck.node_status import Member, Status
@@ -118,7 +120,22 @@ PLANS = {
     "stale member": lambda: _result(NodeChanges(), ALL, _stale()),
     "outside node destroyed": lambda: _result(NodeChanges(destroyed=("n-3",)), ALL, _outside()),
     "other resources only": lambda: _result(NodeChanges(), ALL, _cluster(3), infrastructure=True),
+    "addons change": lambda: _result(
+        NodeChanges(),
+        ALL,
+        _cluster(3),
+        addons=AddonPlan(enable=addons.parse(["ingress"], PINNED), disable=["hostpath-storage"]),
+    ),
+    "addons not read": lambda: _result(NodeChanges(), ALL, _cluster(3), addons=None),
+    "upgrade steps": lambda: _upgrade_steps(),
 }
+
+
+def _upgrade_steps() -> PlanResult:
+    skewed = PLANS["version skew"]()
+    assert skewed.shown is not None
+    steps = ("n-1: 1.35/stable -> 1.36/stable (drain, refresh, uncordon)",)
+    return dataclasses.replace(skewed, shown=dataclasses.replace(skewed.shown, upgrade=steps))
 
 
 @pytest.mark.parametrize("name", sorted(PLANS))
@@ -161,6 +178,22 @@ def test_the_plans_are_the_cases_they_claim_to_be() -> None:
     assert _doc(PLANS["outside node destroyed"]())["cluster_actions"] == [
         {"action": "destroy-outside", "node": "n-3"}
     ]
+    # Addons: a change a converge makes, so a pipeline sees "changes"; unread is not "none".
+    changed = _doc(PLANS["addons change"]())
+    assert changed["addon_changes"] == [
+        {"addon": "ingress", "change": "enable"},
+        {"addon": "hostpath-storage", "change": "disable"},
+    ]
+    assert changed["outcome"] == "changes" and changed["addons_read"] is True
+    unread = _doc(PLANS["addons not read"]())
+    assert unread["addons_read"] is False and unread["addon_changes"] == []
+    assert none["addons_read"] is True and none["addon_changes"] == []
+    # `mck upgrade`'s steps are shown, but a converge does not take them: not a change.
+    upgrade = _doc(PLANS["upgrade steps"]())
+    assert upgrade["upgrade_steps"] == [
+        "n-1: 1.35/stable -> 1.36/stable (drain, refresh, uncordon)"
+    ]
+    assert upgrade["outcome"] == "no-changes" and none["upgrade_steps"] == []
 
 
 @pytest.mark.parametrize(
@@ -173,6 +206,9 @@ def test_the_plans_are_the_cases_they_claim_to_be() -> None:
         ("first run", 0, 4),
         ("other resources only", 0, 4),
         ("stale member", 0, 4),
+        ("addons change", 0, 4),
+        ("addons not read", 0, 0),
+        ("upgrade steps", 0, 0),
         ("quorum refusal", 2, 2),
         ("refused configuration", 2, 2),
         ("refused in preflight", 2, 2),
@@ -193,7 +229,11 @@ def _broken() -> dict[str, Any]:
         change(broken)
         breaks[label] = broken
 
-    mutate("future schema", lambda d: d.update(schema=2))
+    mutate("future schema", lambda d: d.update(schema=3))
+    mutate(
+        "unknown addon change", lambda d: d["addon_changes"].append({"addon": "x", "change": "x"})
+    )
+    mutate("upgrade step not a string", lambda d: d["upgrade_steps"].append({"node": "n-1"}))
     mutate("unknown outcome", lambda d: d.update(outcome="maybe"))
     mutate("missing field", lambda d: d.pop("cluster_actions"))
     mutate("extra field", lambda d: d.update(leader="n-0"))
