@@ -60,6 +60,11 @@ def _outside() -> list[Probe]:
     return [*_cluster(3), Probe(NODES[3], True, Status("not_installed"), None, None)]
 
 
+def _alone() -> list[Probe]:
+    """n-0 alone: a 1-node cluster, whose microk8s lists only itself on 127.0.0.1."""
+    return [Probe(NODES[0], True, Status("ready", (Member("127.0.0.1", "voter"),)), None, None)]
+
+
 def _planned(names: list[str]) -> list[PlannedNode]:
     return [PlannedNode(n, "digitalocean", False) for n in names]
 
@@ -69,7 +74,11 @@ def _result(
 ) -> PlanResult:
     now = plan(probes, nat_ok=True) if probes is not None else None
     leaving = set(changes.destroyed) | set(changes.replaced)
-    sd = plan_scale_down(probes, leaving, nat_ok=True) if probes else ScaleDown()
+    sd = (
+        plan_scale_down(probes, leaving, nat_ok=True, replaced=changes.replaced)
+        if probes
+        else ScaleDown()
+    )
     shown = preview.build(changes, _planned(after), now, sd, nat_ok=True)
     infra = bool(changes.created or changes.destroyed or changes.replaced)
     fields: dict[str, Any] = {
@@ -116,6 +125,10 @@ PLANS = {
     ),
     "stale member": lambda: _result(NodeChanges(), ALL, _stale()),
     "outside node destroyed": lambda: _result(NodeChanges(destroyed=("n-3",)), ALL, _outside()),
+    "only node moved": lambda: _result(
+        NodeChanges(created=("n-1",), destroyed=("n-0",)), ["n-1"], _alone()
+    ),
+    "every node replaced": lambda: _result(NodeChanges(replaced=tuple(ALL)), ALL, _cluster(3)),
     "other resources only": lambda: _result(NodeChanges(), ALL, _cluster(3), infrastructure=True),
 }
 
@@ -160,6 +173,12 @@ def test_the_plans_are_the_cases_they_claim_to_be() -> None:
     assert _doc(PLANS["outside node destroyed"]())["cluster_actions"] == [
         {"action": "destroy-outside", "node": "n-3"}
     ]
+    moved = _doc(PLANS["only node moved"]())
+    assert moved["outcome"] == "refused"
+    assert moved["refusals"][0].startswith("refusing to destroy n-0: it is the only node of the")
+    replaced = _doc(PLANS["every node replaced"]())
+    assert replaced["outcome"] == "refused"
+    assert replaced["refusals"][0].startswith("refusing to replace n-0, n-1, n-2: they are every")
 
 
 @pytest.mark.parametrize(
@@ -173,6 +192,8 @@ def test_the_plans_are_the_cases_they_claim_to_be() -> None:
         ("other resources only", 0, 4),
         ("stale member", 0, 4),
         ("quorum refusal", 2, 2),
+        ("only node moved", 2, 2),
+        ("every node replaced", 2, 2),
         ("refused configuration", 2, 2),
         ("refused in preflight", 2, 2),
     ],
