@@ -116,17 +116,21 @@ def _whole_cluster_refusal(probes: list[Probe], gone: set[str], replaced: set[st
     names = ", ".join(holders)
     what = "it is the only node" if len(holders) == 1 else "they are every node"
     them = "it" if len(holders) == 1 else "them"
+    # To 3 nodes at least: below 3, dqlite keeps one voter, the leader (canonical/go-dqlite
+    # app/roles.go, Adjust), which is the old node after a grow from one; the only voter of
+    # two is refused too (_quorum_refusal below).
+    grow = "3 nodes in all at least, so the datastore is replicated"
     order = (
-        f"grow first (undo this change for now, add nodes it would not {verb}, run mck so they "
-        "join), then apply it"
+        f"grow first: undo this change for now, add nodes it would not {verb} ({grow}), run "
+        "mck so they join, then apply it"
         if swapped
-        else f"grow first (keep {names}, add the new nodes, run mck so they join), then remove "
-        f"{them} in a later run"
+        else f"grow first: keep {names}, add the new nodes ({grow}), run mck so they join, then "
+        f"remove {them} in a later run"
     )
     return (
         f"refusing to {verb} {names}: {what} of the running cluster, so its datastore and "
-        f"workloads would be lost and a new, empty cluster built; {order} "
-        "(`mck --destroy` tears the cluster down on purpose)"
+        f"workloads would be lost and a new, empty cluster built; {order} (`mck --destroy` "
+        "tears the cluster down on purpose)"
     )
 
 

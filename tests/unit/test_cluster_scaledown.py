@@ -136,9 +136,10 @@ def test_moving_the_only_node_to_another_cloud_is_refused() -> None:
 
     assert result == ScaleDown(
         refusal="refusing to destroy n-0: it is the only node of the running cluster, so its "
-        "datastore and workloads would be lost and a new, empty cluster built; grow first "
-        "(keep n-0, add the new nodes, run mck so they join), then remove it in a later run "
-        "(`mck --destroy` tears the cluster down on purpose)"
+        "datastore and workloads would be lost and a new, empty cluster built; grow first: keep "
+        "n-0, add the new nodes (3 nodes in all at least, so the datastore is replicated), run "
+        "mck so they join, then remove it in a later run (`mck --destroy` tears the cluster "
+        "down on purpose)"
     )
 
 
@@ -152,9 +153,10 @@ def test_replacing_every_node_is_refused_with_the_order_that_works() -> None:
 
     assert result.refusal == (
         "refusing to replace n-0, n-1, n-2: they are every node of the running cluster, so its "
-        "datastore and workloads would be lost and a new, empty cluster built; grow first (undo "
-        "this change for now, add nodes it would not replace, run mck so they join), then apply "
-        "it (`mck --destroy` tears the cluster down on purpose)"
+        "datastore and workloads would be lost and a new, empty cluster built; grow first: undo "
+        "this change for now, add nodes it would not replace (3 nodes in all at least, so the "
+        "datastore is replicated), run mck so they join, then apply it (`mck --destroy` tears "
+        "the cluster down on purpose)"
     )
     assert result.removals == ()
 
