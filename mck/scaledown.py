@@ -8,6 +8,12 @@ the others; `remove-node <ip>` on a remaining member then deletes its Node objec
 `--force` also drops the datastore entry of a node that can no longer leave by itself. dqlite
 commits a membership change only with a majority of its voters, and after each change promotes
 a standby (or spare) while fewer than 3 voters are online; a cluster of two has one voter.
+
+A plan that takes every node of a running cluster away at once is refused before anything else:
+no member would remain to hand the datastore to, so the apply would lose it and the workloads,
+and the next steps would bootstrap an empty cluster on the new VMs. A lone node counts too: it
+lists only itself (127.0.0.1, never clustered), so it is no multi-node membership, yet its
+datastore is the whole cluster's.
 """
 
 from __future__ import annotations
@@ -35,12 +41,18 @@ class ScaleDown:
     refusal: str | None = None  # one line: why mck will not do this, and the order that works
 
 
-def plan_scale_down(probes: list[Probe], leaving: Collection[str], *, nat_ok: bool) -> ScaleDown:
-    """How the nodes named in `leaving` (destroyed or replaced by the plan) leave the cluster."""
+def plan_scale_down(
+    probes: list[Probe], leaving: Collection[str], *, nat_ok: bool, replaced: Collection[str] = ()
+) -> ScaleDown:
+    """How the nodes named in `leaving` (destroyed or replaced by the plan; `replaced` names the
+    replaced ones) leave the cluster. `probes` covers every node the state holds today."""
     by_name = {p.node.name: p for p in probes}
     gone = sorted((n for n in leaving if n in by_name), key=name_key)
     if not gone:
         return ScaleDown()
+    whole = _whole_cluster_refusal(probes, set(gone), set(replaced))
+    if whole is not None:
+        return ScaleDown(refusal=whole)
     involved = [m for m in memberships(probes) if {n.name for n in m.owners.values()} & set(gone)]
     listed = {n.name for m in involved for n in m.owners.values()}
     outside = tuple(by_name[n].node for n in gone if n not in listed)
@@ -86,6 +98,40 @@ def steps(members: int, target: int) -> list[int]:
             break
         counts.append(step)
     return counts
+
+
+def _may_hold_cluster(p: Probe) -> bool:
+    """Whether the node may run part of the cluster: every node but one that answered and has no
+    microk8s. One that did not answer counts: its datastore may be the only copy."""
+    return not (p.reachable and p.status is not None and p.status.state == "not_installed")
+
+
+def _whole_cluster_refusal(probes: list[Probe], gone: set[str], replaced: set[str]) -> str | None:
+    """A refusal when every node that may run the cluster leaves and none of them stays."""
+    holders = sorted((p.node.name for p in probes if _may_hold_cluster(p)), key=name_key)
+    if not holders or not set(holders) <= gone:
+        return None
+    swapped = [n for n in holders if n in replaced]
+    verb = "destroy" if not swapped else "replace" if len(swapped) == len(holders) else "remove"
+    names = ", ".join(holders)
+    what = "it is the only node" if len(holders) == 1 else "they are every node"
+    them = "it" if len(holders) == 1 else "them"
+    # To 3 nodes at least: below 3, dqlite keeps one voter, the leader (canonical/go-dqlite
+    # app/roles.go, Adjust), which is the old node after a grow from one; the only voter of
+    # two is refused too (_quorum_refusal below).
+    grow = "3 nodes in all at least, so the datastore is replicated"
+    order = (
+        f"grow first: undo this change for now, add nodes it would not {verb} ({grow}), run "
+        "mck so they join, then apply it"
+        if swapped
+        else f"grow first: keep {names}, add the new nodes ({grow}), run mck so they join, then "
+        f"remove {them} in a later run"
+    )
+    return (
+        f"refusing to {verb} {names}: {what} of the running cluster, so its datastore and "
+        f"workloads would be lost and a new, empty cluster built; {order} (`mck --destroy` "
+        "tears the cluster down on purpose)"
+    )
 
 
 def _can_leave(p: Probe) -> bool:

@@ -120,7 +120,7 @@ def preview_cluster(
 
             upgrade = preview_lines(ansible, probes, snaps, pinned, now)
         leaving = set(changes.destroyed) | set(changes.replaced)
-        sd = scaledown.plan_scale_down(probes, leaving, nat_ok=on_mesh)
+        sd = scaledown.plan_scale_down(probes, leaving, nat_ok=on_mesh, replaced=changes.replaced)
     shown = preview.build(
         changes, planned.nodes, now, sd, nat_ok=mode == "mesh", warnings=warnings, upgrade=upgrade
     )

@@ -3,8 +3,9 @@ request, `mck --yes` on the main branch), run as written, on one module-scoped 1
 
 Every `mck plan --json` document is validated against mck/plan.schema.json; stdout holds that
 document and nothing else. Steps in order: first plan (bootstrap) → converge with --yes → no
-changes → a grow → a scale-down (to no node: refused) → a refusal of the configuration (a
-changed cluster_name) → `--destroy` without a terminal or --yes refuses.
+changes → a grow → a scale-down (to no node: refused) → moving the only node to another cloud
+(refused: it is the whole cluster) → a refusal of the configuration (a changed cluster_name) →
+`--destroy` without a terminal or --yes refuses.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ pytestmark = pytest.mark.lab
 SCHEMA = json.loads(files("mck").joinpath("plan.schema.json").read_text(encoding="utf-8"))
 VALIDATOR = Draft202012Validator(SCHEMA, format_checker=FormatChecker())
 COMMANDS = pipeline_commands()
-D0, D1 = "mck-k8s-do-0", "mck-k8s-do-1"
+D0, D1, L0 = "mck-k8s-do-0", "mck-k8s-do-1", "mck-k8s-linode-0"
 
 
 @pytest.fixture(scope="module")
@@ -95,6 +96,30 @@ def test_a_scale_down_to_no_node_is_refused(project: Project) -> None:
     (refusal,) = doc["refusals"]
     assert refusal.startswith("the configuration has no nodes"), refusal
     assert _files(project) == before
+
+
+def test_moving_the_only_node_to_another_cloud_is_refused(project: Project) -> None:
+    # One change that destroys the only node and creates one elsewhere would lose the cluster's
+    # datastore and bootstrap an empty one: refused by the plan and by the converge, before any
+    # apply (the refusal comes from the probe of today's nodes, mck/scaledown.py).
+    project.set_counts(digitalocean=0, linode=1)
+    before, vms = _files(project), sorted(h.name for h in project.lab.hosts())
+    doc = _plan(project, 2)
+    assert doc["outcome"] == "refused" and doc["probed"] is True
+    assert doc["node_changes"] == [
+        {"node": L0, "change": "create"},
+        {"node": D0, "change": "destroy"},
+    ]
+    (refusal,) = doc["refusals"]
+    assert refusal.startswith(f"refusing to destroy {D0}: it is the only node of the running"), (
+        refusal
+    )
+    run = project.mck(*COMMANDS["converge"])
+    assert run.rc == 2, run.explain()
+    assert f"error: {refusal}" in run.stderr.splitlines()  # the line the plan printed
+    assert _files(project) == before
+    assert sorted(h.name for h in project.lab.hosts()) == vms and D0 in vms and L0 not in vms
+    project.set_counts(digitalocean=1, linode=0)
 
 
 def test_a_refused_configuration_is_a_document_too(project: Project) -> None:

@@ -124,6 +124,93 @@ def test_a_node_in_no_cluster_just_goes() -> None:
     assert result == ScaleDown(outside=(NODES[3],))
 
 
+def lone(node: Node, state: str = "ready") -> Probe:
+    """A node that never clustered: microk8s lists only itself, on 127.0.0.1."""
+    members = (Member("127.0.0.1", "voter"),) if state == "ready" else ()
+    return Probe(node, True, Status(state, members), None, None)  # type: ignore[arg-type]
+
+
+def test_moving_the_only_node_to_another_cloud_is_refused() -> None:
+    # digitalocean=1,linode=0 -> digitalocean=0,linode=1: the plan destroys n-0 and creates a
+    # node the probe does not know; n-0's datastore is the whole cluster's.
+    result = plan_scale_down([lone(NODES[0])], {"n-0"}, nat_ok=True)
+
+    assert result == ScaleDown(
+        refusal="refusing to destroy n-0: it is the only node of the running cluster, so its "
+        "datastore and workloads would be lost and a new, empty cluster built; grow first: keep "
+        "n-0, add the new nodes (3 nodes in all at least, so the datastore is replicated), run "
+        "mck so they join, then remove it in a later run (`mck --destroy` tears the cluster "
+        "down on purpose)"
+    )
+
+
+def test_replacing_every_node_is_refused_with_the_order_that_works() -> None:
+    result = plan_scale_down(
+        cluster_of(["voter"] * 3),
+        {"n-0", "n-1", "n-2"},
+        nat_ok=True,
+        replaced={"n-0", "n-1", "n-2"},
+    )
+
+    assert result.refusal == (
+        "refusing to replace n-0, n-1, n-2: they are every node of the running cluster, so its "
+        "datastore and workloads would be lost and a new, empty cluster built; grow first: undo "
+        "this change for now, add nodes it would not replace (3 nodes in all at least, so the "
+        "datastore is replicated), run mck so they join, then apply it (`mck --destroy` tears "
+        "the cluster down on purpose)"
+    )
+    assert result.removals == ()
+
+
+def test_replacing_the_only_node_is_refused() -> None:
+    result = plan_scale_down([lone(NODES[0])], {"n-0"}, nat_ok=True, replaced={"n-0"})
+
+    assert result.refusal is not None
+    assert result.refusal.startswith("refusing to replace n-0: it is the only node of the running")
+
+
+def test_every_member_leaving_is_refused_as_the_whole_cluster_not_as_steps() -> None:
+    # Some destroyed, some replaced: no member stays to hand the datastore to.
+    result = plan_scale_down(
+        cluster_of(FIVE), {f"n-{i}" for i in range(5)}, nat_ok=True, replaced={"n-0"}
+    )
+
+    assert result.refusal is not None
+    assert result.refusal.startswith(
+        "refusing to remove n-0, n-1, n-2, n-3, n-4: they are every node of the running cluster"
+    )
+
+
+def test_the_only_node_not_answering_is_refused_too() -> None:
+    # Its datastore may be the only copy: mck cannot tell, so it does not destroy it.
+    dead = Probe(NODES[0], False, None, "ssh: connect timed out", None)
+
+    result = plan_scale_down([dead], {"n-0"}, nat_ok=True)
+
+    assert result.refusal is not None and "it is the only node" in result.refusal
+
+
+@pytest.mark.parametrize("state", ["stopped", "not_ready", "worker", "unknown"])
+def test_a_lone_node_with_microk8s_in_any_state_is_protected(state: str) -> None:
+    result = plan_scale_down([lone(NODES[0], state)], {"n-0"}, nat_ok=True)
+
+    assert result.refusal is not None and result.refusal.startswith("refusing to destroy n-0")
+
+
+def test_a_node_without_microk8s_may_go_even_when_it_is_the_only_one() -> None:
+    # A first run that failed before microk8s was installed: nothing to lose.
+    empty = lone(NODES[0], "not_installed")
+
+    assert plan_scale_down([empty], {"n-0"}, nat_ok=True) == ScaleDown(outside=(NODES[0],))
+
+
+def test_a_lone_node_may_go_while_the_cluster_stays() -> None:
+    # A node that never joined leaves; the cluster of three keeps its datastore.
+    probes = [*cluster_of(["voter"] * 3), lone(NODES[3])]
+
+    assert plan_scale_down(probes, {"n-3"}, nat_ok=True) == ScaleDown(outside=(NODES[3],))
+
+
 def test_nothing_leaving_plans_nothing() -> None:
     assert plan_scale_down(cluster_of(FIVE), set(), nat_ok=True) == ScaleDown()
 

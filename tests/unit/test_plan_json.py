@@ -63,6 +63,11 @@ def _outside() -> list[Probe]:
     return [*_cluster(3), Probe(NODES[3], True, Status("not_installed"), None, None)]
 
 
+def _alone() -> list[Probe]:
+    """n-0 alone: a 1-node cluster, whose microk8s lists only itself on 127.0.0.1."""
+    return [Probe(NODES[0], True, Status("ready", (Member("127.0.0.1", "voter"),)), None, None)]
+
+
 def _planned(names: list[str]) -> list[PlannedNode]:
     return [PlannedNode(n, "digitalocean", False) for n in names]
 
@@ -72,7 +77,11 @@ def _result(
 ) -> PlanResult:
     now = plan(probes, nat_ok=True) if probes is not None else None
     leaving = set(changes.destroyed) | set(changes.replaced)
-    sd = plan_scale_down(probes, leaving, nat_ok=True) if probes else ScaleDown()
+    sd = (
+        plan_scale_down(probes, leaving, nat_ok=True, replaced=changes.replaced)
+        if probes
+        else ScaleDown()
+    )
     shown = preview.build(changes, _planned(after), now, sd, nat_ok=True)
     infra = bool(changes.created or changes.destroyed or changes.replaced)
     fields: dict[str, Any] = {
@@ -119,6 +128,10 @@ PLANS = {
     ),
     "stale member": lambda: _result(NodeChanges(), ALL, _stale()),
     "outside node destroyed": lambda: _result(NodeChanges(destroyed=("n-3",)), ALL, _outside()),
+    "only node moved": lambda: _result(
+        NodeChanges(created=("n-1",), destroyed=("n-0",)), ["n-1"], _alone()
+    ),
+    "every node replaced": lambda: _result(NodeChanges(replaced=tuple(ALL)), ALL, _cluster(3)),
     "other resources only": lambda: _result(NodeChanges(), ALL, _cluster(3), infrastructure=True),
     "addons change": lambda: _result(
         NodeChanges(),
@@ -194,6 +207,12 @@ def test_the_plans_are_the_cases_they_claim_to_be() -> None:
         "n-1: 1.35/stable -> 1.36/stable (drain, refresh, uncordon)"
     ]
     assert upgrade["outcome"] == "no-changes" and none["upgrade_steps"] == []
+    moved = _doc(PLANS["only node moved"]())
+    assert moved["outcome"] == "refused"
+    assert moved["refusals"][0].startswith("refusing to destroy n-0: it is the only node of the")
+    replaced = _doc(PLANS["every node replaced"]())
+    assert replaced["outcome"] == "refused"
+    assert replaced["refusals"][0].startswith("refusing to replace n-0, n-1, n-2: they are every")
 
 
 @pytest.mark.parametrize(
@@ -210,6 +229,8 @@ def test_the_plans_are_the_cases_they_claim_to_be() -> None:
         ("addons not read", 0, 0),
         ("upgrade steps", 0, 0),
         ("quorum refusal", 2, 2),
+        ("only node moved", 2, 2),
+        ("every node replaced", 2, 2),
         ("refused configuration", 2, 2),
         ("refused in preflight", 2, 2),
     ],
