@@ -52,7 +52,9 @@ def confirmed(question: str, ui: Ui, verb: str, nothing: str) -> bool:
         fail(ui, f"refusing to {verb} without confirmation: no terminal to ask on; pass --yes")
     try:
         return click.confirm(question, default=False)
-    except click.Abort:
+    # click turns a ^C during its read into Abort; one that lands between printing the question
+    # and reading (a loaded machine widens that gap) arrives as KeyboardInterrupt itself.
+    except (click.Abort, KeyboardInterrupt):
         ui.error(f"interrupted: {nothing}")
         exit_with(ui, EXIT_INTERRUPTED)
 
@@ -63,7 +65,7 @@ def ask(question: str) -> bool | None:
         return None
     try:
         return click.confirm(question, default=False)
-    except click.Abort:  # ^C or end of input at the prompt: not a yes
+    except (click.Abort, KeyboardInterrupt):  # ^C or end of input at the prompt: not a yes
         return False
 
 
