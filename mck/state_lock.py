@@ -37,11 +37,10 @@ from mck.errors import ToolError, UsageError
 from mck.tofu import PRIVATE_UMASK, Tofu
 from mck.tofu_output import first_error
 
-PROMPT = b"> "  # the console's readline prompt, printed once the state is locked
+PROMPT = ">"  # the console's readline prompt ("> "), printed once the state is locked
 READY_WITHIN = 300.0  # seconds a console gets to load the configuration and lock
 RETRY_EVERY = 2.0  # seconds between attempts while another run holds the lock
 RELEASE_WITHIN = 30.0  # seconds the console gets to unlock and exit once its terminal closes
-LOCKED = "Error acquiring the state lock"
 
 
 @dataclass
@@ -77,10 +76,10 @@ def hold(tofu: Tofu, timeout: float, sleep: float = RETRY_EVERY) -> StateLock:
             tofu.lock_held = True
             return lock
         # A corrupt local state is reported as a lock error too (mck/tofu_diagnostics.py).
-        corrupt = tofu_diagnostics.refusal((), output)
+        corrupt = tofu_diagnostics.corrupt_state(output)
         if corrupt is not None:
             raise corrupt
-        if LOCKED not in output:
+        if tofu_diagnostics.LOCKED not in output:
             detail = first_error(output) or output.strip()[-300:]
             raise ToolError(
                 f"{tofu.name} console (to hold the state lock) failed: {detail}",
@@ -88,7 +87,7 @@ def hold(tofu: Tofu, timeout: float, sleep: float = RETRY_EVERY) -> StateLock:
                 rc=1,
                 stderr=output,
             )
-        holder = holder_line(output)
+        holder = tofu_diagnostics.holder_line(output)
         if time.monotonic() + sleep > deadline:
             raise UsageError(
                 f"the state is locked by another run ({holder}); wait for it to finish, or "
@@ -157,13 +156,18 @@ def _read_until_prompt(master: int, proc: subprocess.Popen[bytes]) -> str | None
         if not chunk:
             break
         seen += chunk
-        if PROMPT in seen:
+        if _at_prompt(seen):
             return None
     else:
         proc.kill()
         return f"no prompt within {READY_WITHIN:.0f}s: {_text(seen)}"
     proc.wait()
     return _text(seen)
+
+
+def _at_prompt(raw: bytes) -> bool:
+    """The last line shown is the prompt alone (a warning printed before it may hold "> ")."""
+    return _text(raw).rsplit("\n", 1)[-1].strip() == PROMPT
 
 
 def _readable(fd: int) -> bool:
@@ -174,26 +178,3 @@ def _text(raw: bytes) -> str:
     """Terminal output as lines: CRLF to LF, escape sequences and backspaces out."""
     text = raw.decode(errors="replace").replace("\r\n", "\n").replace("\r", "\n")
     return re.sub(r"\x1b\[[0-9;?]*[A-Za-z]|\x08", "", text)
-
-
-_FIELD = re.compile(r"^[ \t]*(ID|Path|Who|Created|Error message):[ \t]*(.*?)[ \t]*$", re.M)
-
-
-def holder_line(output: str) -> str:
-    """The lock refusal in one line, from what the backend put in the error.
-
-    The local backend reads the holder's lock record, so its Lock Info (ID, Path, Who,
-    Created) is the holder's. The pg backend knows nothing of the holder: its Lock builds the
-    LockError from the requester's own info, with Path still empty, and says only "Workspace is
-    already locked: <name>" (internal/backend/remote-state/pg/client.go). So Lock Info is passed
-    on only when it carries a Path."""
-    fields: dict[str, str] = {name: value for name, value in _FIELD.findall(output) if value}
-    said: str = fields.get("Error message", "the backend gave no reason")
-    if not fields.get("Path"):
-        return said
-    holder = ", ".join(
-        f"{label} {fields[name]}"
-        for name, label in (("Who", "held by"), ("Created", "since"), ("ID", "lock ID"))
-        if name in fields
-    )
-    return f"{said}; {holder}" if holder else said

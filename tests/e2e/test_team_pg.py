@@ -114,6 +114,9 @@ def test_a_waits_with_lock_timeout_while_b_holds_it_then_runs(
     # B holds the lock as its own run would (B's project was initialised by its refused run).
     held = state_lock.hold(Tofu(find_binary(b.env), b.path, dict(b.env)), 0)
     try:
+        plan = a.mck("plan")  # takes no lock of its own; OpenTofu's plan meets B's
+        assert plan.rc == 2, plan.explain()
+        assert f"error: {REFUSED}; run again once it has finished" in plan.stderr, plan.explain()
         running = _start(a, "--yes", "--lock-timeout", "120", out=tmp_path / "a.out")
         _until(lambda: "waiting for it" in (tmp_path / "a.out").read_text(), "A waits")
         assert running.poll() is None

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from mck import state_lock
+from mck import state_lock, tofu_diagnostics
 from mck.errors import ToolError, UsageError
 from mck.tofu import Tofu
 
@@ -147,7 +147,7 @@ def test_a_held_lock_is_refused_at_once_naming_the_holder(tmp_path: Path) -> Non
 
 def test_pg_refusal_passes_on_only_what_pg_knows() -> None:
     # The Lock Info pg prints is the requester's own (bob@ci is this run): never shown.
-    assert state_lock.holder_line(PG_REFUSAL) == "Workspace is already locked: default"
+    assert tofu_diagnostics.holder_line(PG_REFUSAL) == "Workspace is already locked: default"
 
 
 def test_with_a_timeout_it_waits_then_holds(tmp_path: Path) -> None:
@@ -245,3 +245,16 @@ def test_a_corrupt_state_is_named_as_such_not_as_a_lock(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match=r"^the OpenTofu state is corrupt \(The state file"):
         state_lock.hold(tofu, 5, sleep=0.1)
     assert (tmp_path / "attempts").read_text() == "x"
+
+
+def test_a_plan_refused_for_the_lock_is_one_line_naming_the_holder() -> None:
+    """`mck plan` takes no lock of its own: its OpenTofu plan meets another run's (text as
+    mck renders plan -json's diagnostic: its detail indented)."""
+    rendered = "Error: Error acquiring the state lock\n" + "\n".join(
+        f"  {line}" for line in PG_REFUSAL.splitlines()[3:]
+    )
+    refused = tofu_diagnostics.refusal((), rendered)
+    assert refused is not None and refused.message == (
+        "the state is locked by another run (Workspace is already locked: default); run again "
+        "once it has finished"
+    )
