@@ -68,6 +68,16 @@ from mck.encryption import MODES
     metavar="SECONDS",
     help="When scaling down, how long kubectl drain gets to evict a leaving node's pods.",
 )
+@click.option(
+    "--lock-timeout",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    envvar="MCK_LOCK_TIMEOUT",
+    metavar="SECONDS",
+    help="How long a converge or --destroy waits while another run (of any operator) holds "
+    "the state lock; then it exits 2 naming the holder.",
+)
 @click.option("--destroy", "do_destroy", is_flag=True, help="Tear everything down.")
 @click.option("-y", "--yes", is_flag=True, help="Do not ask for confirmation (for scripts).")
 @click.option("-v", "--verbose", count=True, help="More ansible output (-v, -vv, …).")
@@ -81,6 +91,7 @@ def main(
     ready_timeout: int,
     force_drain: bool,
     drain_timeout: int,
+    lock_timeout: int,
     do_destroy: bool,
     yes: bool,
     verbose: int,
@@ -108,6 +119,7 @@ def main(
         ready_timeout=ready_timeout,
         force_drain=force_drain,
         drain_timeout=drain_timeout,
+        lock_timeout=lock_timeout,
         yes=yes,
         ask=ask,
     )

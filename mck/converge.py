@@ -15,7 +15,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from mck import cluster, encryption, preview, private_files, refusals, run_lock, versions
+from mck import (
+    cluster,
+    encryption,
+    preview,
+    private_files,
+    refusals,
+    run_lock,
+    state_lock,
+    versions,
+)
+from mck.addons import Addon
 from mck.errors import UsageError
 from mck.inventory import previous_setting
 from mck.nodes import Node, NodeChanges
@@ -72,6 +82,27 @@ def converge(settings: Settings, ui: Ui) -> Outcome:
     # plan → [scale-down] → provision: apply exactly the plan that was shown.
     ui.phase("plan", f"{run.tofu.name} plan")
     run.init_tofu()
+    # The backend's lock, for the whole run: one run at a time across operators.
+    lock = state_lock.hold(run.tofu, settings.lock_timeout)
+    try:
+        return _converge_locked(
+            run, previous_inventory, mode, name, public_api, ssh_key_file, wanted_addons
+        )
+    finally:
+        lock.release()
+
+
+def _converge_locked(
+    run: Run,
+    previous_inventory: str,
+    mode: str,
+    name: str,
+    public_api: bool,
+    ssh_key_file: str,
+    wanted_addons: list[Addon],
+) -> Outcome:
+    """The converge from the plan on, with the state lock held."""
+    settings, ui, project = run.settings, run.ui, run.project
     planfile = run.state_dir / private_files.CONVERGE_PLAN
     try:
         planned = read_plan(run.tofu, planfile)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shutil
 
-from mck import kubeconfig, private_files, run_lock
+from mck import kubeconfig, private_files, run_lock, state_lock
 from mck.debuglog import LOG_DIR
 from mck.phases.context import STATE_DIR, Run, Settings
 from mck.preflight import preflight
@@ -27,7 +27,11 @@ def destroy(settings: Settings, ui: Ui) -> None:
     private_files.before_run(project, project / STATE_DIR, run_lock_held=True)
     run.init_tofu()
     ui.phase("destroy", f"{run.tofu.name} destroy")
-    run.tofu.destroy()
+    lock = state_lock.hold(run.tofu, settings.lock_timeout)  # no other run, on any machine
+    try:
+        run.tofu.destroy()
+    finally:
+        lock.release()
     for name in GENERATED:
         path = project / name
         if path.is_dir():

@@ -66,6 +66,9 @@ class Tofu:
     color: bool = False
     # The debug log: every argv, its exit code and time, and the output that was not shown.
     log: Any = field(default=None)
+    # The state lock is held for the whole run by a console (mck/state_lock.py): the commands
+    # that would lock it again run with -lock=false.
+    lock_held: bool = False
 
     @property
     def name(self) -> str:
@@ -83,6 +86,8 @@ class Tofu:
         # Never prompt: mck is non-interactive between its own confirmations.
         if command in {"init", "plan", "apply", "destroy", "refresh"}:
             flags.append("-input=false")
+            if self.lock_held:
+                flags.append("-lock=false")
         if not self.color and command != "version":
             flags.append("-no-color")
         positional = [a for a in rest if not a.startswith("-")]

@@ -37,6 +37,7 @@ class Settings:
     ready_timeout: int = DEFAULT_READY_TIMEOUT  # seconds each node gets to report ready
     force_drain: bool = False  # kubectl drain --force: pods without a controller go with the node
     drain_timeout: int = DEFAULT_DRAIN_TIMEOUT  # kubectl drain --timeout, in seconds
+    lock_timeout: int = 0  # --lock-timeout: seconds to wait for another run's state lock
     yes: bool = False  # --yes: what would be asked (disabling an addon that holds data) is agreed
     # Asks the user a yes/no question; None when there is no terminal to ask on (cli.py).
     ask: Callable[[str], bool | None] | None = None

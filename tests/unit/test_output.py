@@ -194,7 +194,7 @@ def test_a_failed_run_names_its_log_and_the_log_has_the_command(tmp_path: Path) 
     match = re.fullmatch(r"details: (\S+/\.mck/logs/\d{8}T\d{6}Z-converge\.log)", last)
     assert match, result.output
     text = (project / ".mck" / "logs" / Path(match.group(1)).name).read_text()
-    assert re.search(r"^\$ \S+ plan -input=false -no-color ", text, re.M), text
+    assert re.search(r"^\$ \S+ plan -input=false -lock=false -no-color ", text, re.M), text
     assert "error: " in text and text.rstrip().endswith("exit 1")
 
 
