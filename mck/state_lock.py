@@ -102,7 +102,7 @@ def hold(tofu: Tofu, timeout: float, sleep: float = RETRY_EVERY) -> StateLock:
 def _attempt(tofu: Tofu) -> tuple[StateLock | None, str]:
     """Start one console: the held lock, or None and everything it printed before exiting."""
     argv = tofu.argv("console")
-    env = {**tofu.env, "CHECKPOINT_DISABLE": tofu.env.get("CHECKPOINT_DISABLE", "1")}
+    env = tofu.child_env
     log = tofu.log or (lambda _text: None)
     log(f"$ {' '.join(argv)}  (held for the run: the state lock)")
     master, slave = pty.openpty()

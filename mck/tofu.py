@@ -74,6 +74,11 @@ class Tofu:
     def name(self) -> str:
         return Path(self.binary).name
 
+    @property
+    def child_env(self) -> dict[str, str]:
+        """The environment every tofu child gets: never a call to HashiCorp's update server."""
+        return {**self.env, "CHECKPOINT_DISABLE": self.env.get("CHECKPOINT_DISABLE", "1")}
+
     def argv(self, *args: str) -> list[str]:
         """The exact command line for `args`: subcommand, mck's fixed flags, then the rest
         (tofu wants every flag before the positional plan-file argument)."""
@@ -104,7 +109,7 @@ class Tofu:
     ) -> subprocess.CompletedProcess[str]:
         """Run argv in the project. Streamed output goes line by line to `echo`, through
         `render` (a line of output -> the lines to show) when given."""
-        env = {**self.env, "CHECKPOINT_DISABLE": self.env.get("CHECKPOINT_DISABLE", "1")}
+        env = self.child_env
         log = self.log or (lambda _text: None)
         log(f"$ {shlex.join(argv)}")
         started = time.monotonic()
