@@ -62,6 +62,10 @@ def _node_logs(lab: Any, lines: int = 25) -> str:
             parts.append(f"--- {host.name}: {host.status}")
             continue
         for path in NODE_LOGS:
-            tail = host.run(["tail", "-n", str(lines), path], check=False, timeout=10)
-            parts.append(f"--- {host.name}:{path}\n{tail.stdout or tail.stderr}")
+            try:
+                tail = host.run(["tail", "-n", str(lines), path], check=False, timeout=10)
+                text = tail.stdout or tail.stderr
+            except Exception as exc:  # the report of a failure must not fail itself
+                text = f"(not read: {exc})"
+            parts.append(f"--- {host.name}:{path}\n{text}")
     return "\n".join(parts)
