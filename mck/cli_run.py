@@ -31,6 +31,7 @@ def subcommand_settings(ctx: click.Context) -> Settings:
         project=params.get("project", Path(".")),
         verbosity=params.get("verbose", 0),
         ready_timeout=params.get("ready_timeout", 180),
+        lock_timeout=params.get("lock_timeout", 0),
     )
 
 

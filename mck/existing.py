@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from mck import cluster, encryption, mesh, versions
+from mck import cluster, encryption, mesh, state_lock, versions
 from mck.ansible import Ansible
 from mck.errors import UsageError
 from mck.inventory import previous_setting
@@ -37,11 +37,20 @@ class Existing:
     snaps: dict[str, versions.Snap]  # node name -> its microk8s snap, when it has one
     ansible: Ansible  # reaches the nodes through the inventory rendered from the state
     unusable: tuple[str, ...] = ()  # VMs in the state that cannot be nodes, and why
+    # Held for a command that changes the cluster (mck upgrade, mck restore): no converge or
+    # destroy of any operator runs meanwhile. Released by `release`.
+    lock: state_lock.StateLock | None = None
+
+    def release(self) -> None:
+        if self.lock is not None:
+            self.lock.release()
 
 
-def probe_existing(settings: Settings, ui: Ui) -> Existing:
+def probe_existing(settings: Settings, ui: Ui, *, hold_state: bool = False) -> Existing:
     """Read the state and the inventory a converge wrote, and probe every node at once.
-    Changes nothing a user owns (it writes .mck/state.inventory)."""
+    Changes nothing a user owns (it writes .mck/state.inventory). `hold_state`: take
+    OpenTofu's state lock first (waiting up to --lock-timeout) and keep it in the result until
+    its `release`, for a command that changes the cluster."""
     project = settings.project.resolve()
     check_project(project)
     config = read_config(project)
@@ -50,6 +59,23 @@ def probe_existing(settings: Settings, ui: Ui) -> Existing:
         raise UsageError(f"{project} has no inventory yet: run mck to converge first")
     run = Run.start(settings, ui, task_lines=False)
     run.init_tofu()
+    lock = state_lock.hold(run.tofu, settings.lock_timeout) if hold_state else None
+    try:
+        return _probe(settings, run, config, inventory, lock)
+    except BaseException:
+        if lock is not None:
+            lock.release()
+        raise
+
+
+def _probe(
+    settings: Settings,
+    run: Run,
+    config: Config,
+    inventory: str,
+    lock: state_lock.StateLock | None,
+) -> Existing:
+    project = run.project
     found = read_state_nodes(run.tofu)
     nodes = found.nodes
     if not nodes:
@@ -63,7 +89,17 @@ def probe_existing(settings: Settings, ui: Ui) -> Existing:
     ansible = run.ansible.using(path)
     probes, snaps = probe_with_versions(ansible, nodes, cluster_ips)
     return Existing(
-        project, config, inventory, nodes, mode, cluster_ips, probes, snaps, ansible, found.unusable
+        project,
+        config,
+        inventory,
+        nodes,
+        mode,
+        cluster_ips,
+        probes,
+        snaps,
+        ansible,
+        found.unusable,
+        lock,
     )
 
 

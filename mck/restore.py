@@ -39,10 +39,13 @@ def restore(settings: Settings, ui: Ui, file: Path, confirm: Callable[[str], boo
     nothing done."""
     project = settings.project.resolve()
     lock = run_lock.acquire(project / STATE_DIR, "restore")
+    existing: Existing | None = None
     try:
         with tempfile.TemporaryDirectory(prefix="mck-restore.") as tmp:  # 0700
             meta, dbctl_tarball = unpack(file, Path(tmp))
-            existing = probe_existing(settings, ui)
+            # The state lock too, until the nodes are ready again: no operator's converge
+            # changes the members mid-restore.
+            existing = probe_existing(settings, ui, hold_state=True)
             name = cluster_name(project, existing.config, settings.env)
             if meta.cluster != name:
                 raise UsageError(
@@ -80,6 +83,8 @@ def restore(settings: Settings, ui: Ui, file: Path, confirm: Callable[[str], boo
             ui.say(f"restored {entries} keys of {meta.taken}'s backup through {node}")
         _wait_ready(settings, ui, existing)
     finally:
+        if existing is not None:
+            existing.release()
         lock.release()
 
 

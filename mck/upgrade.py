@@ -51,6 +51,7 @@ def settings_from(params: Mapping[str, Any]) -> Settings:
         ready_timeout=params.get("ready_timeout", DEFAULT_READY_TIMEOUT),
         force_drain=params.get("force_drain", False),
         drain_timeout=params.get("drain_timeout", DEFAULT_DRAIN_TIMEOUT),
+        lock_timeout=params.get("lock_timeout", 0),
     )
 
 
@@ -86,7 +87,15 @@ def plan_for(existing: Existing) -> upgrade_plan.UpgradePlan:
 
 
 def _upgrade(settings: Settings, ui: Ui, *, backup: bool) -> None:
-    existing = probe_existing(settings, ui)
+    # The state lock too: no operator's converge joins or removes a node mid-upgrade.
+    existing = probe_existing(settings, ui, hold_state=True)
+    try:
+        _upgrade_nodes(settings, ui, existing, backup=backup)
+    finally:
+        existing.release()
+
+
+def _upgrade_nodes(settings: Settings, ui: Ui, existing: Existing, *, backup: bool) -> None:
     plan = plan_for(existing)
     if plan.refusal:
         raise UsageError(plan.refusal)

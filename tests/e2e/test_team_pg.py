@@ -118,6 +118,11 @@ def test_a_waits_with_lock_timeout_while_b_holds_it_then_runs(
         plan = a.mck("plan")  # takes no lock of its own; OpenTofu's plan meets B's
         assert plan.rc == 2, plan.explain()
         assert f"error: {REFUSED}; run again once it has finished" in plan.stderr, plan.explain()
+        # An upgrade changes the cluster: it holds the state lock too, so it is refused first.
+        upgrade = a.mck("upgrade")
+        assert upgrade.rc == 2, upgrade.explain()
+        assert f"error: {REFUSED}; wait for it to finish" in upgrade.stderr, upgrade.explain()
+        assert "backup" not in upgrade.stderr, upgrade.explain()
         running = _start(a, "--yes", "--lock-timeout", "120", out=tmp_path / "a.out")
         _until(lambda: "waiting for it" in (tmp_path / "a.out").read_text(), "A waits")
         assert running.poll() is None
