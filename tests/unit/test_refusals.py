@@ -52,15 +52,24 @@ def _check(
     """check_plan as a converge calls it for a project from before the state's record."""
     built = cluster_facts.read(None, inventory)
     check_plan(
-        planned, changes, inventory, cluster_name=cluster_name, built=built, stored_nodes=stored_nodes
+        planned,
+        changes,
+        inventory,
+        cluster_name=cluster_name,
+        built=built,
+        stored_nodes=stored_nodes,
     )
 
 
 def test_a_renamed_cluster_is_refused_on_a_second_checkout_by_the_state_record() -> None:
-    record = ClusterFacts(cluster_name="prod", encryption="mesh", mesh_ips={"prod-do-0": "10.77.0.1"})
+    record = ClusterFacts(
+        cluster_name="prod", encryption="mesh", mesh_ips={"prod-do-0": "10.77.0.1"}
+    )
     built = cluster_facts.parse(record.record())
     with pytest.raises(UsageError, match="built with cluster_name 'prod', not 'test'"):
-        check_plan(PLANNED, NodeChanges(), "", cluster_name="test", built=built, stored_nodes=_never)
+        check_plan(
+            PLANNED, NodeChanges(), "", cluster_name="test", built=built, stored_nodes=_never
+        )
 
 
 def test_an_ordinary_plan_goes_ahead() -> None:
@@ -70,9 +79,7 @@ def test_an_ordinary_plan_goes_ahead() -> None:
 def test_another_projects_state_is_refused() -> None:
     other = [Node("dev-do-0", "digitalocean", "198.51.100.20", None, "root", False, "x")]
     with pytest.raises(UsageError) as refused:
-        _check(
-            PLANNED, NodeChanges(), INVENTORY, cluster_name="prod", stored_nodes=lambda: other
-        )
+        _check(PLANNED, NodeChanges(), INVENTORY, cluster_name="prod", stored_nodes=lambda: other)
     assert refused.value.message.startswith(
         "the state's nodes (dev-do-0) are none of the inventory's (prod-do-0, prod-do-1): "
         "the state is another project's or cluster's"
