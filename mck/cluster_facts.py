@@ -4,19 +4,20 @@
   would replace every VM, or strand the nodes' pinned addresses), and whether its API is public;
 - each node's WireGuard mesh address: its identity inside the cluster for its whole life;
 - each VM's SSH host keys as mck first configured it, with the VM's id (a replaced VM is a new
-  machine with new keys).
+  machine with new keys);
+- the addons declared at the last addon converge: the ones a converge may disable.
 
 It lives in the OpenTofu state (`terraform_data.mck_facts`, mck_facts.tf), so every operator and
 CI runner sharing the backend reads the same record under the backend's own lock, and losing a
 checkout's `inventory` and `.mck/` loses nothing. A state written before the record existed has
 none: then the last local inventory says what it can (its settings and mesh addresses, no host
-keys), and the next converge writes the record.
+keys; the addons from .mck/addons.json), and the next converge writes the record.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -46,6 +47,7 @@ class ClusterFacts:
     public_api: bool = False
     mesh_ips: Mapping[str, str] = field(default_factory=dict)
     host_keys: Mapping[str, HostKeys] = field(default_factory=dict)
+    addons: tuple[str, ...] = ()
     source: str = ""  # "state", "inventory" (a state from before the record), "" (nothing yet)
 
     def record(self) -> str:
@@ -61,6 +63,7 @@ class ClusterFacts:
             "encryption": self.encryption,
             "public_api": self.public_api,
             "nodes": nodes,
+            "addons": list(self.addons),
         }
         return json.dumps(doc, sort_keys=True, separators=(",", ":"))
 
@@ -91,13 +94,15 @@ def find_record(resources: Iterable[Mapping[str, Any]]) -> str | None:
     return None
 
 
-def read(record: str | None, inventory: str) -> ClusterFacts:
-    """The facts: the state's record when it has one, else what the last inventory says."""
+def read(record: str | None, inventory: str, addons: Sequence[str] = ()) -> ClusterFacts:
+    """The facts: the state's record when it has one, else what the last inventory (and the
+    addon names an older mck kept, `addons`) says."""
     if record:
         return parse(record)
     if not inventory:
         return ClusterFacts()
     return ClusterFacts(
+        addons=tuple(addons),
         cluster_name=previous_setting(inventory, "mck_cluster_name"),
         encryption=previous_setting(inventory, "mck_encryption"),
         public_api=previous_setting(inventory, "mck_public_api") == "true",
@@ -138,6 +143,7 @@ def parse(record: str) -> ClusterFacts:
         public_api=doc.get("public_api") is True,
         mesh_ips=mesh_ips,
         host_keys=host_keys,
+        addons=tuple(str(a) for a in doc.get("addons") or () if isinstance(a, str)),
         source="state",
     )
 

@@ -43,7 +43,7 @@ from mck.phases.outcomes import NodeOutcome
 from mck.phases.plan import PlanRead, preview_cluster, read_plan, read_state_nodes
 from mck.phases.probe import probe_configured
 from mck.phases.provision import fresh_names, provision, read_back
-from mck.phases.record import record_facts
+from mck.phases.record import record_addons, record_facts
 from mck.phases.removal import remove_leaving
 from mck.phases.report import report
 from mck.plan_json import PlanResult
@@ -112,7 +112,7 @@ def _converge_locked(
     planfile = run.state_dir / private_files.CONVERGE_PLAN
     try:
         planned = read_plan(run.tofu, planfile)
-        facts = cluster_facts.read(planned.facts_record, previous_inventory)
+        facts = cluster_facts.read(planned.facts_record, previous_inventory, read_managed(project))
         # Refuse before harm: no nodes, a lost state, a renamed cluster (mck/refusals.py).
         refusals.check_plan(
             planned.nodes,
@@ -149,7 +149,7 @@ def _converge_locked(
     configured = configure(run, nodes, mode)
     # record: the new addresses and host keys go into the state before any node joins with them.
     built = ClusterFacts(name, mode, public_api, mesh_ips)
-    record_facts(run, facts, built, nodes, configured)
+    recorded = record_facts(run, facts, built, nodes, configured)
 
     # probe → act: with the mesh the cluster lives on WireGuard addresses, bound on every node
     # (wg0), NAT'd ones included: that is what lets an AWS node lead or join.
@@ -158,7 +158,8 @@ def _converge_locked(
     acted = act(run, nodes, probes, configured, mode=mode, cluster_ips=cluster_ips)
     # addons: one read through one ready member, then only the difference.
     leader = acted.plan.leader.name if acted.plan.leader else None
-    addons_done = converge_addons(run, leader, wanted_addons, yes=settings.yes)
+    addons_done = converge_addons(run, leader, wanted_addons, list(facts.addons), yes=settings.yes)
+    record_addons(run, recorded, addons_done.managed)
 
     outcome = Outcome(
         nodes,
@@ -252,7 +253,7 @@ def _plan(settings: Settings, ui: Ui, known: dict[str, Any]) -> PlanResult:
     finally:
         planfile.unlink(missing_ok=True)
     known.update(changes=planned.changes, infrastructure=planned.plan.changes)
-    facts = cluster_facts.read(planned.facts_record, inventory)
+    facts = cluster_facts.read(planned.facts_record, inventory, read_managed(project))
     # `mck plan` refuses what `mck` refuses (mck/refusals.py).
     refusals.check_plan(
         planned.nodes,
@@ -268,7 +269,7 @@ def _plan(settings: Settings, ui: Ui, known: dict[str, Any]) -> PlanResult:
     shown = found.shown
     for line in preview.lines(shown):
         ui.say(line)
-    managed = read_managed(project)
+    managed = list(facts.addons)
     addon_lines, addon_plan = preview_addons(found.ansible, found.reader, wanted_addons, managed)
     for line in addon_lines:
         ui.say(line)

@@ -18,13 +18,13 @@ from pathlib import Path
 
 from mck import addons
 from mck.ansible import PLAYBOOKS, Ansible, PlayResult
-from mck.files import write_atomic
 from mck.phases.context import STATE_DIR, Run
 
 PLAYBOOK = PLAYBOOKS / "addons.yml"
 READ_TASK = "Read microk8s addons"
 CHANGE_TASK = "Enable or disable a microk8s addon"
-# The addons declared at the last addon converge: what a converge may disable.
+# Where mck kept the addons declared at the last addon converge before the cluster's record
+# (mck/cluster_facts.py) held them: read once, for a cluster from before the record.
 MANAGED_FILE = "addons.json"
 # Seconds one `microk8s enable`/`disable` may take: enable scripts wait for their workloads
 # (addons/dns/enable sleeps, restarts kubelet and waits for it; cert-manager waits for its
@@ -37,19 +37,16 @@ class Converged:
     enabled: list[str] = field(default_factory=list)
     disabled: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)  # one line each, for the report
+    managed: list[str] | None = None  # the addons a next converge may disable; None: unchanged
 
 
 def read_managed(project: Path) -> list[str]:
-    """The names declared at the last addon converge; [] when there was none."""
+    """The names an older mck kept in .mck/addons.json; [] when there are none."""
     try:
         names = json.loads((project / STATE_DIR / MANAGED_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return []
     return [n for n in names if isinstance(n, str)] if isinstance(names, list) else []
-
-
-def write_managed(project: Path, names: list[str]) -> None:
-    write_atomic(project / STATE_DIR / MANAGED_FILE, json.dumps(names) + "\n", mode=0o600)
 
 
 def read_enabled(ansible: Ansible, member: str) -> tuple[set[str] | None, str]:
@@ -83,11 +80,12 @@ def preview(
 
 
 def converge_addons(
-    run: Run, member: str | None, declared: list[addons.Addon], *, yes: bool
+    run: Run, member: str | None, declared: list[addons.Addon], managed: list[str], *, yes: bool
 ) -> Converged:
-    """Bring the cluster's addons to `declared` through `member` (a ready member)."""
+    """Bring the cluster's addons to `declared` through `member` (a ready member); `managed`:
+    the names declared at the last addon converge (the cluster's record), what may be disabled.
+    The result's `managed` is what the record should say next."""
     done = Converged()
-    managed = read_managed(run.project)
     if not declared and not managed:
         return done  # never declared: nothing to read
     run.ui.phase("addons", f"{len(declared)} declared")
@@ -117,7 +115,7 @@ def converge_addons(
             done.problems.append(f"addon {name}: {verb}: {error}")
         else:
             done.disabled.append(name)
-    write_managed(run.project, addons.still_managed(declared, kept))
+    done.managed = addons.still_managed(declared, kept)
     return done
 
 

@@ -32,10 +32,19 @@ def record_facts(
             host_keys[node.name] = HostKeys(node.vm_id, keys)
         elif old is not None and old.vm_id == node.vm_id:
             host_keys[node.name] = old
-    new = replace(built, host_keys=host_keys, source="state")
+    new = replace(built, host_keys=host_keys, addons=facts.addons, source="state")
     if facts.source == "state" and new.same_as(facts):
         return facts
     what = "written" if facts.source == "state" else "first written"
     run.ui.phase("record", f"the cluster's facts {what} into the state ({cluster_facts.ADDRESS})")
     cluster_facts.write(run.tofu, new)
     return new
+
+
+def record_addons(run: Run, recorded: ClusterFacts, managed: list[str] | None) -> None:
+    """The addons a next converge may disable, into the record when the addons phase changed
+    them (rare: the list in instances.tf changed)."""
+    if managed is None or tuple(managed) == recorded.addons:
+        return
+    run.ui.say(f"recording the managed addons in the state: {', '.join(managed) or 'none'}")
+    cluster_facts.write(run.tofu, replace(recorded, addons=tuple(managed)))

@@ -63,23 +63,23 @@ def _declare(*entries: str) -> list[addons.Addon]:
 
 def test_nothing_declared_ever_costs_nothing(tmp_path: Path) -> None:
     run, ansible = _run(tmp_path)
-    assert phase.converge_addons(run, NODE, [], yes=False).problems == []
+    assert phase.converge_addons(run, NODE, [], [], yes=False).problems == []
     assert ansible.calls == []
 
 
 def test_converged_addons_cost_one_read(tmp_path: Path) -> None:
     run, ansible = _run(tmp_path, _read("dns", "ingress"))
-    done = phase.converge_addons(run, NODE, _declare("dns", "ingress"), yes=False)
+    done = phase.converge_addons(run, NODE, _declare("dns", "ingress"), [], yes=False)
     assert (done.enabled, done.disabled, done.problems) == ([], [], [])
     assert [c["extravars"] for c in ansible.calls] == [{"mck_leader": NODE}]
-    assert phase.read_managed(tmp_path) == ["dns", "ingress"]
+    assert done.managed == ["dns", "ingress"]
 
 
 def test_failed_enable_is_a_problem_line_and_the_others_go_on(tmp_path: Path) -> None:
     run, ansible = _run(
         tmp_path, _read("dns"), _change(ok=False, stderr="ingress: image pull failed"), _change()
     )
-    done = phase.converge_addons(run, NODE, _declare("ingress", "metrics-server"), yes=False)
+    done = phase.converge_addons(run, NODE, _declare("ingress", "metrics-server"), [], yes=False)
     assert done.enabled == ["metrics-server"]
     assert done.problems == [
         f"addon ingress: enable through {NODE} failed: ingress: image pull failed"
@@ -93,20 +93,18 @@ def test_failed_enable_is_a_problem_line_and_the_others_go_on(tmp_path: Path) ->
 
 def test_removal_of_data_without_a_terminal_is_refused_and_remembered(tmp_path: Path) -> None:
     run, ansible = _run(tmp_path, _read("dns", "ingress", "hostpath-storage"), _change())
-    phase.write_managed(tmp_path, ["dns", "ingress", "hostpath-storage"])
-    done = phase.converge_addons(run, NODE, _declare("dns"), yes=False)
+    managed = ["dns", "ingress", "hostpath-storage"]
+    done = phase.converge_addons(run, NODE, _declare("dns"), managed, yes=False)
     assert done.disabled == ["ingress"]
     assert len(done.problems) == 1 and done.problems[0].startswith(
         "addon hostpath-storage: not disabled: disabling it deletes its data"
     )
     assert len(ansible.calls) == 2  # the read and ingress' disable: hostpath-storage untouched
     # Still enabled: the next converge asks again.
-    assert phase.read_managed(tmp_path) == ["dns", "hostpath-storage"]
+    assert done.managed == ["dns", "hostpath-storage"]
 
 
 def test_yes_or_an_answer_lets_data_go(tmp_path: Path) -> None:
-    (tmp_path / ".mck").mkdir()
-    phase.write_managed(tmp_path, ["hostpath-storage"])
     asked: list[str] = []
 
     def ask(question: str) -> bool:
@@ -114,20 +112,20 @@ def test_yes_or_an_answer_lets_data_go(tmp_path: Path) -> None:
         return True
 
     run, ansible = _run(tmp_path, _read("hostpath-storage"), _change(), ask=ask)
-    done = phase.converge_addons(run, NODE, [], yes=False)
+    done = phase.converge_addons(run, NODE, [], ["hostpath-storage"], yes=False)
     assert done.disabled == ["hostpath-storage"] and asked
     assert ansible.calls[1]["extravars"]["mck_addon_argv"] == [
         "disable",
         "hostpath-storage:destroy-storage",
     ]
-    assert phase.read_managed(tmp_path) == []
-    phase.write_managed(tmp_path, ["hostpath-storage"])
+    assert done.managed == []
     run, ansible = _run(tmp_path, _read("hostpath-storage"), _change())
-    assert phase.converge_addons(run, NODE, [], yes=True).disabled == ["hostpath-storage"]
+    found = phase.converge_addons(run, NODE, [], ["hostpath-storage"], yes=True)
+    assert found.disabled == ["hostpath-storage"]
 
 
 def test_no_ready_member_is_a_problem_not_a_crash(tmp_path: Path) -> None:
     run, ansible = _run(tmp_path)
-    done = phase.converge_addons(run, None, _declare("dns"), yes=False)
+    done = phase.converge_addons(run, None, _declare("dns"), [], yes=False)
     assert done.problems == ["addons: not converged: no ready member to run microk8s through"]
     assert ansible.calls == []

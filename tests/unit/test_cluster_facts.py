@@ -25,6 +25,7 @@ FACTS = ClusterFacts(
     public_api=True,
     mesh_ips={"prod-do-0": "10.77.0.1", "prod-linode-0": "10.77.0.2"},
     host_keys={"prod-do-0": HostKeys("456789012", ("ssh-ed25519 AAAAk",))},
+    addons=("dns", "ingress"),
     source="state",
 )
 INVENTORY = """[digitalocean]
@@ -43,8 +44,8 @@ def test_the_record_reads_back_as_written() -> None:
 
 def test_the_state_record_wins_over_the_inventory_which_is_only_a_fallback() -> None:
     assert cluster_facts.read(FACTS.record(), INVENTORY) == FACTS
-    old = cluster_facts.read(None, INVENTORY)
-    assert old.source == "inventory" and old.host_keys == {}
+    old = cluster_facts.read(None, INVENTORY, ["dns"])  # addons: an older mck's addons.json
+    assert old.source == "inventory" and old.host_keys == {} and old.addons == ("dns",)
     assert (old.cluster_name, old.encryption, dict(old.mesh_ips)) == (
         "old",
         "none",

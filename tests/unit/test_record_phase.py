@@ -85,3 +85,19 @@ def test_an_unreached_node_keeps_its_recorded_keys_only_while_it_is_the_same_vm(
     new = record.record_facts(run, recorded, BUILT, NODES, result)  # type: ignore[arg-type]
     assert new.host_keys == {"do-0": HostKeys("100", ("ssh-ed25519 AAAA0",))}
     assert written == [new]
+
+
+def test_addons_are_recorded_only_when_the_addons_phase_changed_them(
+    tmp_path: Path, written: list[ClusterFacts]
+) -> None:
+    recorded = ClusterFacts("prod", "mesh", False, BUILT.mesh_ips, addons=("dns",), source="state")
+    run = FakeRun(tmp_path)
+    for unchanged in (None, ["dns"]):  # the phase did not run, or kept the same names
+        record.record_addons(run, recorded, unchanged)  # type: ignore[arg-type]
+    assert written == []
+    record.record_addons(run, recorded, ["dns", "ingress"])  # type: ignore[arg-type]
+    assert written == [
+        ClusterFacts(
+            "prod", "mesh", False, BUILT.mesh_ips, addons=("dns", "ingress"), source="state"
+        )
+    ]
