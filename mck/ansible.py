@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mck import interrupt
+from mck import interrupt, known_hosts
 from mck.private_files import temp_prefix
 
 PLAYBOOKS = Path(__file__).parent / "playbooks"
@@ -227,6 +227,8 @@ def _record(
 
 def _message(res: dict[str, Any]) -> str:
     """The most telling line of a failed module result."""
+    if known_hosts.changed_key(str(res.get("msg", ""))):
+        return known_hosts.CHANGED_KEY
     for key in ("msg", "stderr", "stdout", "module_stderr"):
         text = res.get(key)
         if isinstance(text, str) and text.strip():

@@ -1,13 +1,16 @@
 """`mck` (the converge) and `mck plan`, as the phases they string together:
 
-preflight → plan → [scale-down] → provision → state → inventory → [boot] → configure → probe →
-act → [addons] → report
+preflight → plan → [scale-down] → provision → state → inventory → [boot] → configure → [record]
+→ probe → act → [addons] → report
 
 Each `==> name` line starts a phase (a benchmark times them by those lines); each phase lives in
 mck/phases/ and works on one run context. A node that fails a phase (unreachable, a failed task,
 not ready within the bounded wait, a failed join) is recorded as its outcome and left alone by
 the phases after it; every other node is configured, joined and reported, and the run exits 3
-naming each problem. Nothing here knows about click.
+naming each problem. What a run needs from the runs before it (mesh addresses, the settings the
+cluster was built with, host keys) is the cluster's record in the state (mck/cluster_facts.py),
+read with the plan and written back by `record` before any node joins. Nothing here knows about
+click.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from typing import Any
 
 from mck import (
     cluster,
+    cluster_facts,
     encryption,
     preview,
     private_files,
@@ -26,23 +30,24 @@ from mck import (
     versions,
 )
 from mck.addons import Addon
+from mck.cluster_facts import ClusterFacts
 from mck.errors import UsageError
-from mck.inventory import previous_setting
 from mck.nodes import Node, NodeChanges
 from mck.phases.act import act
 from mck.phases.addons import converge_addons, declared, read_managed
 from mck.phases.addons import preview as preview_addons
 from mck.phases.configure import configure, wait_for_boot
 from mck.phases.context import STATE_DIR, Run, Settings, read_text
-from mck.phases.inventory import write_inventory
+from mck.phases.inventory import trust_recorded_keys, write_inventory
 from mck.phases.outcomes import NodeOutcome
 from mck.phases.plan import PlanRead, preview_cluster, read_plan, read_state_nodes
 from mck.phases.probe import probe_configured
 from mck.phases.provision import fresh_names, provision, read_back
+from mck.phases.record import record_facts
 from mck.phases.removal import remove_leaving
 from mck.phases.report import report
 from mck.plan_json import PlanResult
-from mck.preflight import cluster_name, flag, preflight, ssh_public_key_file, variable
+from mck.preflight import Config, cluster_name, flag, preflight, ssh_public_key_file, variable
 from mck.report import Ui
 
 __all__ = ["Outcome", "Settings", "converge", "show_plan"]
@@ -86,7 +91,7 @@ def converge(settings: Settings, ui: Ui) -> Outcome:
     lock = state_lock.hold(run.tofu, settings.lock_timeout)
     try:
         return _converge_locked(
-            run, previous_inventory, mode, name, public_api, ssh_key_file, wanted_addons
+            run, previous_inventory, mode, name, public_api, ssh_key_file, wanted_addons, config
         )
     finally:
         lock.release()
@@ -100,24 +105,27 @@ def _converge_locked(
     public_api: bool,
     ssh_key_file: str,
     wanted_addons: list[Addon],
+    config: Config,
 ) -> Outcome:
     """The converge from the plan on, with the state lock held."""
     settings, ui, project = run.settings, run.ui, run.project
     planfile = run.state_dir / private_files.CONVERGE_PLAN
     try:
         planned = read_plan(run.tofu, planfile)
+        facts = cluster_facts.read(planned.facts_record, previous_inventory)
         # Refuse before harm: no nodes, a lost state, a renamed cluster (mck/refusals.py).
         refusals.check_plan(
             planned.nodes,
             planned.changes,
             previous_inventory,
             cluster_name=name,
+            built=facts,
             stored_nodes=lambda: planned.stored or read_state_nodes(run.tofu).nodes,
         )
         # encryption: a choice these nodes cannot use is refused before anything changes.
-        previous_mode = previous_setting(previous_inventory, "mck_encryption")
-        encryption.check(mode, planned.nodes, previous=previous_mode)
-        _show_plan_and_scale_down(run, planned, previous_inventory, mode, name)
+        encryption.check(mode, planned.nodes, previous=facts.encryption)
+        cluster_facts.check_declared(config.variables)  # the record's home, mck_facts.tf
+        _show_plan_and_scale_down(run, planned, facts, mode, name)
         applied = provision(run, planned, planfile)
     finally:
         planfile.unlink(missing_ok=True)
@@ -128,7 +136,7 @@ def _converge_locked(
     mesh_ips = write_inventory(
         project,
         nodes,
-        previous_inventory,
+        facts.mesh_ips,
         name=name,
         encryption=mode,
         public_api=public_api,
@@ -136,8 +144,12 @@ def _converge_locked(
     )
 
     # boot → configure: nodes that fail are recorded and left out from here on.
+    trust_recorded_keys(run.state_dir, nodes, facts)
     wait_for_boot(run, nodes, fresh_names(planned))
     configured = configure(run, nodes, mode)
+    # record: the new addresses and host keys go into the state before any node joins with them.
+    built = ClusterFacts(name, mode, public_api, mesh_ips)
+    record_facts(run, facts, built, nodes, configured)
 
     # probe → act: with the mesh the cluster lives on WireGuard addresses, bound on every node
     # (wg0), NAT'd ones included: that is what lets an AWS node lead or join.
@@ -174,7 +186,7 @@ def _converge_locked(
 
 
 def _show_plan_and_scale_down(
-    run: Run, planned: PlanRead, previous_inventory: str, mode: str, name: str
+    run: Run, planned: PlanRead, facts: ClusterFacts, mode: str, name: str
 ) -> None:
     """The plan section. When VMs go, it is the one `mck plan` prints, from a probe of today's
     nodes: removals must be decided before the apply (on a first run there is nothing to probe,
@@ -182,12 +194,12 @@ def _show_plan_and_scale_down(
     remaining one. Otherwise joins are decided after configure by the probe that runs anyway:
     probing twice would cost every no-op converge a round trip per node."""
     ui, changes = run.ui, planned.changes
-    if not (changes.destroyed or changes.replaced or not previous_inventory):
+    if not (changes.destroyed or changes.replaced or not facts.source):
         for line in preview.tofu_lines(changes):
             ui.say(line)
         ui.say("cluster actions: decided after configure, from one probe of every node")
         return
-    found = preview_cluster(run, planned, previous_inventory, mode, name=name)
+    found = preview_cluster(run, planned, facts, mode, name=name)
     for line in preview.lines(found.shown):
         ui.say(line)
     scale_down = found.shown.scale_down
@@ -240,17 +252,19 @@ def _plan(settings: Settings, ui: Ui, known: dict[str, Any]) -> PlanResult:
     finally:
         planfile.unlink(missing_ok=True)
     known.update(changes=planned.changes, infrastructure=planned.plan.changes)
+    facts = cluster_facts.read(planned.facts_record, inventory)
     # `mck plan` refuses what `mck` refuses (mck/refusals.py).
     refusals.check_plan(
         planned.nodes,
         planned.changes,
         inventory,
         cluster_name=name,
+        built=facts,
         stored_nodes=lambda: planned.stored or read_state_nodes(run.tofu).nodes,
     )
-    encryption.check(mode, planned.nodes, previous=previous_setting(inventory, "mck_encryption"))
+    encryption.check(mode, planned.nodes, previous=facts.encryption)
     pinned = versions.pinned_channel(project)
-    found = preview_cluster(run, planned, inventory, mode, name=name, pinned=pinned)
+    found = preview_cluster(run, planned, facts, mode, name=name, pinned=pinned)
     shown = found.shown
     for line in preview.lines(shown):
         ui.say(line)

@@ -1,18 +1,19 @@
 """The nodes a converge made, read and probed without changing them: `mck status`, and the
 source `mck kubeconfig` reads from. The state says which machines exist and where; the nodes
 are reached through an inventory rendered from it (never the project's `inventory`, which a
-hand edit may have changed); the last inventory gives only what the state cannot (the mesh
-addresses and the encryption the cluster was built with)."""
+hand edit may have changed); the cluster's record in the same state (mck/cluster_facts.py) gives
+what the VMs cannot say: the mesh addresses, the encryption the cluster was built with, and the
+host keys each VM showed when it was first configured."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
 
-from mck import cluster, encryption, mesh, state_lock, versions
+from mck import cluster, cluster_facts, encryption, state_lock, versions
 from mck.ansible import Ansible
+from mck.cluster_facts import ClusterFacts
 from mck.errors import UsageError
-from mck.inventory import previous_setting
 from mck.nodes import Node
 from mck.phases.context import Run, Settings, read_text
 from mck.phases.inventory import state_inventory
@@ -25,11 +26,11 @@ from mck.status import Report, node_statuses, problems, warnings_for
 
 @dataclass(frozen=True)
 class Existing:
-    """The nodes a converge made, as the state and the last inventory describe them, probed."""
+    """The nodes a converge made, as the state and the cluster's record describe them, probed."""
 
     project: Path
     config: Config
-    inventory: str  # the text of the inventory the last converge wrote
+    facts: ClusterFacts  # the cluster's record (the state's, or an older project's inventory)
     nodes: list[Node]
     mode: str  # the encryption the cluster was built with
     cluster_ips: dict[str, str]  # node name -> mesh address (empty without the mesh)
@@ -47,16 +48,14 @@ class Existing:
 
 
 def probe_existing(settings: Settings, ui: Ui, *, hold_state: bool = False) -> Existing:
-    """Read the state and the inventory a converge wrote, and probe every node at once.
+    """Read the state and the cluster's record, and probe every node at once.
     Changes nothing a user owns (it writes .mck/state.inventory). `hold_state`: take
     OpenTofu's state lock first (waiting up to --lock-timeout) and keep it in the result until
     its `release`, for a command that changes the cluster."""
     project = settings.project.resolve()
     check_project(project)
     config = read_config(project)
-    inventory = read_text(project / "inventory")
-    if not inventory:
-        raise UsageError(f"{project} has no inventory yet: run mck to converge first")
+    inventory = read_text(project / "inventory")  # the record of a cluster older than mck_facts
     run = Run.start(settings, ui, task_lines=False)
     run.init_tofu()
     lock = state_lock.hold(run.tofu, settings.lock_timeout) if hold_state else None
@@ -81,17 +80,23 @@ def _probe(
     if not nodes:
         found.strict()  # a state of unusable VMs only: say which
         raise UsageError("the state has no nodes: run mck to converge first")
-    mode = previous_setting(inventory, "mck_encryption") or encryption.DEFAULT
-    cluster_ips = mesh.previous_from_inventory(inventory) if mode == "mesh" else {}
+    facts = cluster_facts.read(found.facts_record, inventory)
+    if not facts.source:
+        raise UsageError(
+            f"neither the state nor {project}/inventory records a converge: run mck to converge "
+            "first"
+        )
+    mode = facts.encryption or encryption.DEFAULT
+    cluster_ips = dict(facts.mesh_ips) if mode == "mesh" else {}
     name = cluster_name(project, config, settings.env)
     run.state_dir.mkdir(exist_ok=True)  # a converge made it; someone may have removed it since
-    path = state_inventory(project, run.state_dir, nodes, inventory, name=name)
+    path = state_inventory(project, run.state_dir, nodes, facts, name=name)
     ansible = run.ansible.using(path)
     probes, snaps = probe_with_versions(ansible, nodes, cluster_ips)
     return Existing(
         project,
         config,
-        inventory,
+        facts,
         nodes,
         mode,
         cluster_ips,

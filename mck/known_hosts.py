@@ -12,7 +12,7 @@ import base64
 import hashlib
 import hmac
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 
@@ -59,3 +59,53 @@ def forget(path: Path, ips: Iterable[str]) -> int:
         os.chmod(tmp, path.stat().st_mode & 0o777)
         os.replace(tmp, path)
     return dropped
+
+
+def keys_of(path: Path, ip: str) -> tuple[str, ...]:
+    """The host keys `path` holds for `ip` (`type base64` each, sorted): what ssh checked or
+    accepted when it reached the VM there."""
+    names = _names(ip)
+    found = set()
+    if path.is_file():
+        for line in path.read_text(encoding="utf-8").splitlines():
+            fields = line.split()
+            if len(fields) >= 3 and not line.startswith(("#", "@")) and _matches(fields[0], names):
+                found.add(f"{fields[1]} {fields[2]}")
+    return tuple(sorted(found))
+
+
+def trust(path: Path, recorded: Mapping[str, Iterable[str]]) -> list[str]:
+    """Make `path` hold exactly the recorded keys for each IP in `recorded` (ip -> keys), so
+    ssh checks a VM against the keys it showed when it was first configured, not whatever answers
+    first. Returns the IPs whose entries changed. Atomic, private (0600)."""
+    changed = [ip for ip, keys in recorded.items() if keys_of(path, ip) != tuple(sorted(keys))]
+    if not changed:
+        return []
+    if path.is_file():
+        forget(path, changed)
+        text = path.read_text(encoding="utf-8")
+    else:
+        text = ""
+    if text and not text.endswith("\n"):
+        text += "\n"
+    text += "".join(f"{ip} {key}\n" for ip in changed for key in sorted(recorded[ip]))
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.chmod(tmp, 0o600)
+    os.replace(tmp, path)
+    return changed
+
+
+# What a node refused that way is told (ansible's own message is a banner of @ signs).
+CHANGED_KEY = (
+    "its SSH host key is not the one recorded when mck first configured this VM (something in "
+    "the middle, or a VM rebuilt outside mck): refusing to connect; if it was rebuilt on "
+    "purpose, `tofu taint` its resource and run mck, which replaces it and records the new keys"
+)
+
+
+def changed_key(message: str) -> bool:
+    """Whether ssh refused a VM because its host key is not the one known for its address."""
+    return "REMOTE HOST IDENTIFICATION HAS CHANGED" in message or (
+        "Host key verification failed" in message
+    )

@@ -21,7 +21,6 @@ from mck.ansible import PLAYBOOKS
 from mck.destroy import KUBECONFIG_FILE
 from mck.errors import ClusterError, MckError, UsageError
 from mck.existing import probe_existing
-from mck.inventory import previous_setting
 from mck.phases.context import STATE_DIR, Settings
 from mck.preflight import cluster_name
 from mck.private_files import temp_prefix
@@ -146,7 +145,7 @@ def read_admin(settings: Settings, ui: Ui) -> Admin:
         node=source.name,
         public_ip=source.public_ip,
         ssh_user=ssh_user,
-        public_api=previous_setting(existing.inventory, "mck_public_api") == "true",
+        public_api=existing.facts.public_api,
         sans=frozenset(kubeconfig.parse_sans(sans_out)),
         cluster=admin_cluster,
         user=admin_user,

@@ -31,6 +31,7 @@ class Node:
     ssh_user: str  # root on DigitalOcean/Linode/Hetzner, admin on AWS Debian AMIs
     nat: bool  # True when public_ip is not bound on the VM (AWS 1:1 NAT)
     address: str  # resource address in state, e.g. module.x.aws_instance.node["a"]
+    vm_id: str = ""  # the cloud's id of this VM: a replaced VM has a new one (and new host keys)
 
 
 @dataclass(frozen=True)
@@ -84,6 +85,7 @@ class StateNodes:
 
     nodes: list[Node]
     unusable: tuple[str, ...] = ()
+    facts_record: str | None = None  # the cluster's record in the same state (cluster_facts.py)
 
     def strict(self) -> list[Node]:
         """The nodes, or one error naming every unusable VM at once."""
@@ -252,6 +254,7 @@ def _node(resource: Mapping[str, Any], eips: ElasticIps) -> Node | str:
         ssh_user=adapter.ssh_user,
         nat=adapter.nat,
         address=address,
+        vm_id=str(values.get("id") or ""),
     )
 
 

@@ -3,13 +3,15 @@ from one probe of the nodes that exist now (through an inventory rendered from t
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
-from mck import cluster, mesh, preview, scaledown, versions
+from mck import cluster, cluster_facts, preview, scaledown, versions
 from mck.ansible import Ansible
+from mck.cluster_facts import ClusterFacts
 from mck.errors import UsageError
-from mck.inventory import previous_setting
 from mck.nodes import (
     STORED_STATE_FORMAT,
     Node,
@@ -26,6 +28,7 @@ from mck.phases.context import Run
 from mck.phases.inventory import state_inventory
 from mck.phases.probe import probe_with_versions
 from mck.tofu import Plan, Tofu
+from mck.tofu_json import mapping, resources, stored_resources
 
 
 @dataclass(frozen=True)
@@ -36,6 +39,7 @@ class PlanRead:
     changes: NodeChanges
     nodes: list[PlannedNode]  # every node that exists once the plan is applied
     stored: list[Node] | None  # the stored state's nodes, read when the plan changes nothing
+    facts_record: str | None = None  # the cluster's record in the state the plan started from
 
 
 def read_plan(tofu: Tofu, planfile: Path) -> PlanRead:
@@ -46,12 +50,19 @@ def read_plan(tofu: Tofu, planfile: Path) -> PlanRead:
     if plan.changes:
         tofu.show(planfile)  # every attribute the apply changes, as OpenTofu prints it
         plan_json = tofu.show_json(planfile)
-        return PlanRead(plan, planned_changes(plan_json), planned_nodes(plan_json), None)
+        record = cluster_facts.find_record(_prior_resources(plan_json))
+        return PlanRead(plan, planned_changes(plan_json), planned_nodes(plan_json), None, record)
     found = read_state_nodes(tofu)
     if found.unusable:  # the same check planned_nodes makes, before anything is applied
         raise UsageError(refusal(found.unusable))
     kept = [PlannedNode(n.name, n.cloud, n.nat, n.address) for n in found.nodes]
-    return PlanRead(plan, NodeChanges(), kept, found.nodes)
+    return PlanRead(plan, NodeChanges(), kept, found.nodes, found.facts_record)
+
+
+def _prior_resources(plan_json: dict[str, Any]) -> list[Mapping[str, Any]]:
+    """The resources of the state a plan started from (none on a first plan)."""
+    values = mapping(mapping(plan_json.get("prior_state"), "prior_state").get("values"), "values")
+    return list(resources(mapping(values.get("root_module"), "prior_state root_module")))
 
 
 def read_nodes(tofu: Tofu) -> list[Node]:
@@ -66,8 +77,11 @@ def read_state_nodes(tofu: Tofu) -> StateNodes:
     if state is None:
         return StateNodes([])
     if state.get("version") != STORED_STATE_FORMAT:
-        return read_state(tofu.show_json())
-    return read_stored_state(state)
+        shown = tofu.show_json()
+        record = cluster_facts.find_record(_prior_resources({"prior_state": shown}))
+        return replace(read_state(shown), facts_record=record)
+    record = cluster_facts.find_record(stored_resources(state))
+    return replace(read_stored_state(state), facts_record=record)
 
 
 @dataclass(frozen=True)
@@ -84,7 +98,7 @@ class ClusterPreview:
 def preview_cluster(
     run: Run,
     planned: PlanRead,
-    inventory: str,
+    facts: ClusterFacts,
     mode: str,
     *,
     name: str,
@@ -95,7 +109,7 @@ def preview_cluster(
     names were checked, renames or removes it."""
     nodes = read_state_nodes(run.tofu).nodes
     changes = planned.changes
-    previous_mode = previous_setting(inventory, "mck_encryption") or mode
+    previous_mode = facts.encryption or mode
     on_mesh = previous_mode == "mesh"
     now: cluster.ClusterPlan | None = None
     sd = scaledown.ScaleDown()
@@ -103,15 +117,15 @@ def preview_cluster(
     upgrade: tuple[str, ...] = ()
     ansible = None
     snaps: dict[str, versions.Snap] = {}
-    if nodes and not inventory:
+    if nodes and not facts.source:
         warnings = (
-            "the existing nodes were not probed: there is no inventory from an earlier "
-            "converge; members whose VMs go are removed as stale members afterwards",
+            "the existing nodes were not probed: neither the state nor an inventory records an "
+            "earlier converge; members whose VMs go are removed as stale members afterwards",
         )
     elif nodes:
-        path = state_inventory(run.project, run.state_dir, nodes, inventory, name=name)
+        path = state_inventory(run.project, run.state_dir, nodes, facts, name=name)
         ansible = run.ansible.using(path)
-        cluster_ips = mesh.previous_from_inventory(inventory) if on_mesh else {}
+        cluster_ips = dict(facts.mesh_ips) if on_mesh else {}
         probes, snaps = probe_with_versions(ansible, nodes, cluster_ips)
         warnings = versions.notices(snaps, pinned)
         now = cluster.plan(probes, nat_ok=on_mesh)

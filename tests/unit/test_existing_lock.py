@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from mck import existing
+from mck.cluster_facts import ClusterFacts
 from mck.phases.context import Settings
 
 
@@ -72,7 +73,7 @@ def test_existing_release_releases_its_lock() -> None:
     found = existing.Existing(
         Path("/p"),
         None,
-        "",
+        ClusterFacts(),
         [],
         "mesh",
         {},

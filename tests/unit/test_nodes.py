@@ -37,6 +37,7 @@ def test_count_state_gives_one_node_per_vm_sorted_by_name() -> None:
             "admin",
             True,
             "aws_instance.node[0]",
+            "i-0a1b2c3d4e5f60718",  # the cloud's id: a replaced VM has a new one
         ),
         Node(
             "mck-k8s-do-0",
@@ -46,6 +47,7 @@ def test_count_state_gives_one_node_per_vm_sorted_by_name() -> None:
             "root",
             False,
             "digitalocean_droplet.node[0]",
+            "456789012",  # the cloud's id: a replaced VM has a new one
         ),
         Node(
             "mck-k8s-do-1",
@@ -55,6 +57,7 @@ def test_count_state_gives_one_node_per_vm_sorted_by_name() -> None:
             "root",
             False,
             "digitalocean_droplet.node[1]",
+            "456789013",  # the cloud's id: a replaced VM has a new one
         ),
         Node(
             "mck-k8s-linode-0",
@@ -64,6 +67,7 @@ def test_count_state_gives_one_node_per_vm_sorted_by_name() -> None:
             "root",
             False,
             "linode_instance.node[0]",
+            "61234567",  # the cloud's id: a replaced VM has a new one
         ),
     ]
 

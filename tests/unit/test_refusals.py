@@ -7,10 +7,13 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pytest
 
+from mck import cluster_facts
+from mck.cluster_facts import ClusterFacts
 from mck.errors import UsageError
 from mck.nodes import Node, NodeChanges, PlannedNode
 from mck.refusals import check_plan
@@ -38,16 +41,45 @@ def _never() -> list[Node]:
     raise AssertionError("the stored state was read though nothing needed it")
 
 
+def _check(
+    planned: list[PlannedNode],
+    changes: NodeChanges,
+    inventory: str,
+    *,
+    cluster_name: str,
+    stored_nodes: Callable[[], Sequence[Node]],
+) -> None:
+    """check_plan as a converge calls it for a project from before the state's record."""
+    built = cluster_facts.read(None, inventory)
+    check_plan(
+        planned,
+        changes,
+        inventory,
+        cluster_name=cluster_name,
+        built=built,
+        stored_nodes=stored_nodes,
+    )
+
+
+def test_a_renamed_cluster_is_refused_on_a_second_checkout_by_the_state_record() -> None:
+    record = ClusterFacts(
+        cluster_name="prod", encryption="mesh", mesh_ips={"prod-do-0": "10.77.0.1"}
+    )
+    built = cluster_facts.parse(record.record())
+    with pytest.raises(UsageError, match="built with cluster_name 'prod', not 'test'"):
+        check_plan(
+            PLANNED, NodeChanges(), "", cluster_name="test", built=built, stored_nodes=_never
+        )
+
+
 def test_an_ordinary_plan_goes_ahead() -> None:
-    check_plan(PLANNED, NodeChanges(), INVENTORY, cluster_name="prod", stored_nodes=lambda: STORED)
+    _check(PLANNED, NodeChanges(), INVENTORY, cluster_name="prod", stored_nodes=lambda: STORED)
 
 
 def test_another_projects_state_is_refused() -> None:
     other = [Node("dev-do-0", "digitalocean", "198.51.100.20", None, "root", False, "x")]
     with pytest.raises(UsageError) as refused:
-        check_plan(
-            PLANNED, NodeChanges(), INVENTORY, cluster_name="prod", stored_nodes=lambda: other
-        )
+        _check(PLANNED, NodeChanges(), INVENTORY, cluster_name="prod", stored_nodes=lambda: other)
     assert refused.value.message.startswith(
         "the state's nodes (dev-do-0) are none of the inventory's (prod-do-0, prod-do-1): "
         "the state is another project's or cluster's"
@@ -56,18 +88,18 @@ def test_another_projects_state_is_refused() -> None:
 
 def test_a_first_converge_goes_ahead() -> None:
     created = NodeChanges(created=("prod-do-0", "prod-do-1"))
-    check_plan(PLANNED, created, "", cluster_name="prod", stored_nodes=_never)
+    _check(PLANNED, created, "", cluster_name="prod", stored_nodes=_never)
 
 
 def test_no_nodes_is_refused() -> None:
     with pytest.raises(UsageError, match="the configuration has no nodes: set at least one"):
-        check_plan([], NodeChanges(), INVENTORY, cluster_name="prod", stored_nodes=_never)
+        _check([], NodeChanges(), INVENTORY, cluster_name="prod", stored_nodes=_never)
 
 
 def test_a_lost_state_beside_a_live_inventory_is_refused() -> None:
     created = NodeChanges(created=("prod-do-0", "prod-do-1"))
     with pytest.raises(UsageError) as refused:
-        check_plan(PLANNED, created, INVENTORY, cluster_name="prod", stored_nodes=list)
+        _check(PLANNED, created, INVENTORY, cluster_name="prod", stored_nodes=list)
     assert refused.value.message.startswith(
         "the state has no nodes, but the last converge's inventory lists prod-do-0, "
         "prod-do-1: the state was lost or replaced"
@@ -79,7 +111,7 @@ def test_a_renamed_cluster_is_refused() -> None:
     renamed = [PlannedNode("test-do-0", "digitalocean", False)]
     changes = NodeChanges(created=("test-do-0",), destroyed=("prod-do-0", "prod-do-1"))
     with pytest.raises(UsageError) as refused:
-        check_plan(renamed, changes, INVENTORY, cluster_name="test", stored_nodes=lambda: STORED)
+        _check(renamed, changes, INVENTORY, cluster_name="test", stored_nodes=lambda: STORED)
     assert refused.value.message.startswith(
         "this cluster was built with cluster_name 'prod', not 'test': "
     )

@@ -7,7 +7,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from mck import mesh
+from mck import cluster_facts, mesh
 from mck.inventory import previous_setting
 from mck.nodes import Node
 from mck.phases.inventory import STATE_INVENTORY, state_inventory
@@ -34,7 +34,8 @@ def test_the_state_gives_the_addresses_the_last_inventory_only_the_rest(tmp_path
     (tmp_path / "inventory").write_text(EDITED)
     (tmp_path / ".mck").mkdir()
 
-    path = state_inventory(tmp_path, tmp_path / ".mck", NODES, EDITED, name="ignored")
+    facts = cluster_facts.read(None, EDITED)  # a cluster from before the record: its inventory
+    path = state_inventory(tmp_path, tmp_path / ".mck", NODES, facts, name="ignored")
 
     assert path == tmp_path / ".mck" / STATE_INVENTORY
     text = path.read_text()
