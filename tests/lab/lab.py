@@ -185,6 +185,12 @@ class Lab:
         host = self.get_host(host_id)
         self._teardown(host)
 
+    def certify_host_key(self, host: Host, host_key: Path) -> Path:
+        """Sign `host_key`.pub with the lab's host CA for the names and addresses clients use
+        to reach `host`; returns the -cert.pub path."""
+        principals = [host.public_ip, host.private_ip, host.hostname]
+        return sshkeys.sign_host_key(self._ca_key, host_key, host.name, principals)
+
     # internals
 
     def _allocate(self, cloud: str, name: str) -> Host:
@@ -243,8 +249,7 @@ class Lab:
         host.workdir.mkdir(parents=True)
         host_key = host.workdir / "ssh_host_ed25519_key"
         sshkeys.generate(host_key, f"root@{host.hostname}")
-        principals = [host.public_ip, host.private_ip, host.hostname]
-        sshkeys.sign_host_key(self._ca_key, host_key, host.name, principals)
+        self.certify_host_key(host, host_key)
         build_tree(
             host.workdir / "tree",
             VmFiles(host.cloud, host.hostname, ssh_keys, host_key, REPO, self.time_scale),

@@ -7,9 +7,10 @@ from pathlib import Path
 from .commands import run
 
 
-def generate(path: Path, comment: str) -> str:
-    """A new ed25519 key without passphrase at `path` (+ .pub); returns the public key line."""
-    run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", str(path)])
+def generate(path: Path, comment: str, key_type: str = "ed25519") -> str:
+    """A new key (ssh-keygen -t `key_type`) without passphrase at `path` (+ .pub); returns the
+    public key line."""
+    run(["ssh-keygen", "-q", "-t", key_type, "-N", "", "-C", comment, "-f", str(path)])
     return path.with_name(path.name + ".pub").read_text().strip()
 
 
