@@ -12,8 +12,9 @@ host-access, community) are files on one node, so enabling them through one node
 the rest without; the microk8s role's `microk8s_addons` sets those on every node at install.
 
 A converge disables only what it enabled before: the names declared at the last addon converge
-(kept in the cluster's record in the state, mck/cluster_facts.py), now gone from the list and still enabled. Addons a user enabled by
-hand, or the role at install (dns), are never touched unless declared once.
+(kept in the cluster's record in the state, mck/cluster_facts.py), now gone from the list and
+still enabled. Addons a user enabled by hand, or the role at install (dns), are never touched
+unless declared once.
 """
 
 from __future__ import annotations
