@@ -62,6 +62,13 @@ def join_order(
     return first + rest
 
 
+def seats_pending(roles: Sequence[str]) -> bool:
+    """Whether dqlite is still filling its voter seats: a cluster with at least TARGET_VOTERS
+    members (`roles`, one per member) and fewer voters. go-dqlite promotes the missing ones by
+    itself (a starting member's `maybePromoteOurselves`, the leader's `Adjust`)."""
+    return len(roles) >= TARGET_VOTERS and roles.count("voter") < TARGET_VOTERS
+
+
 def same_cloud_voters(voters: Sequence[Placed], nodes: Sequence[Placed]) -> str | None:
     """A warning when every voter sits on one cloud while the nodes span several: losing that
     one provider then loses the control plane, and dqlite will not move the voters by itself.
