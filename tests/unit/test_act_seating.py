@@ -57,6 +57,14 @@ def _run(tmp_path: Path, results: list[PlayResult]) -> tuple[Run, FakeAnsible]:
     return run, ansible
 
 
+def _act(run: Run) -> act_phase.Acted:
+    """The act phase on NODES, none of them clustered yet (do-0 bootstraps, the others join)."""
+    alone = [_alone(n) for n in NODES]
+    return act_phase.act(
+        run, NODES, alone, PlayResult("successful", 0), mode="none", cluster_ips={}
+    )
+
+
 @pytest.fixture(autouse=True)
 def quick(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(act_phase, "SEATING_POLL", 0.01)
@@ -77,14 +85,7 @@ def test_the_report_waits_for_the_spare_about_to_vote(tmp_path: Path) -> None:
         _probed("voter", "voter", "voter"),
     ]
     run, ansible = _run(tmp_path, results)
-    acted = act_phase.act(
-        run,
-        NODES,
-        [_alone(n) for n in NODES],
-        PlayResult("successful", 0),
-        mode="none",
-        cluster_ips={},
-    )
+    acted = _act(run)
     assert acted.joined == ["linode-0", "do-1"]
     assert len(ansible.calls) == 4  # two joins, then a probe until every seat is filled
     roles = {m.role for p in acted.probes if p.status for m in p.status.members}
@@ -98,14 +99,7 @@ def test_the_wait_is_bounded_and_a_dead_member_is_no_seat(
     joined = PlayResult("successful", 0)
     stuck = [_probed("voter", "spare", "voter") for _ in range(50)]
     run, ansible = _run(tmp_path, [joined, joined, *stuck])
-    act_phase.act(
-        run,
-        NODES,
-        [_alone(n) for n in NODES],
-        PlayResult("successful", 0),
-        mode="none",
-        cluster_ips={},
-    )
+    _act(run)
     assert 4 <= len(ansible.calls) < 50  # gave up at the bound
     # A member that is not ready is not waited for: dqlite promotes online members only.
     down = _probed("voter", "spare", "voter")
