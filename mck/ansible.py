@@ -10,7 +10,6 @@ any extra vars (join tokens) into it, and those must not outlive the run.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import json
 import os
@@ -19,22 +18,16 @@ import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from mck import interrupt, known_hosts
 from mck.private_files import temp_prefix
+from mck.runner_process import batched_reads, without_tofu_variables
 
 PLAYBOOKS = Path(__file__).parent / "playbooks"
-# ansible-runner reads ansible's output in mck's process through pexpect, which wakes up for
-# each chunk ansible writes (two or three per event) and sleeps only 0.1 ms before reading again.
-# Waiting READ_DELAY after each read instead lets a burst of events arrive first, then reads up
-# to READ_SIZE characters at once: about half of the CPU ansible-runner spends per event, for
-# progress lines at most READ_DELAY late. See `_batched_reads`.
-READ_DELAY = 0.05  # seconds
-READ_SIZE = 1 << 16  # characters per read: 1.3 MB/s at READ_DELAY, far above ansible's -vvvv
 
 
 @dataclass
@@ -160,7 +153,7 @@ class Ansible:
             os.chmod(private, 0o700)
             _write_extravars(private, extravars or {})
             # ^C/SIGTERM: ansible-runner stops ansible and returns, then KeyboardInterrupt.
-            with interrupt.deferred() as stop, _batched_reads(), _without_tofu_variables():
+            with interrupt.deferred() as stop, batched_reads(), without_tofu_variables():
                 runner = ansible_runner.run(
                     cancel_callback=stop,
                     private_data_dir=str(private),
@@ -251,45 +244,6 @@ def _write_extravars(private: Path, extravars: dict[str, Any]) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         json.dump(extravars, handle)  # JSON is YAML: ansible reads it as a vars file
-
-
-@contextlib.contextmanager
-def _batched_reads() -> Iterator[None]:
-    """While a playbook runs, the pexpect child ansible-runner spawns waits READ_DELAY after
-    each read and reads up to READ_SIZE (see READ_DELAY). ansible-runner (2.4) has no option for
-    either, so its `pexpect.spawn` is wrapped meanwhile; mck runs one playbook at a time."""
-    import pexpect
-
-    spawn = pexpect.spawn
-    dies_with_mck = interrupt.die_with_this_process()
-
-    def batched(*args: Any, **kwargs: Any) -> Any:
-        kwargs.setdefault("preexec_fn", dies_with_mck)  # no ansible outlives a killed mck
-        child = spawn(*args, **kwargs)
-        child.delayafterread = READ_DELAY
-        child.maxread = READ_SIZE
-        return child
-
-    pexpect.spawn = batched
-    try:
-        yield
-    finally:
-        pexpect.spawn = spawn
-
-
-@contextlib.contextmanager
-def _without_tofu_variables() -> Iterator[None]:
-    """ansible-runner starts from a copy of os.environ (RunnerConfig._prepare_env in
-    ansible_runner/config/_base.py: `self.env = os.environ.copy()`, then `envvars` on top) and
-    writes it into `artifacts/<ident>/command` (Runner.run). Ansible needs none of the
-    `TF_VAR_` variables (cloud credentials), so they are out of the environment while it runs:
-    nothing of them reaches its files or its processes' environments. mck is single-threaded,
-    and tofu gets its own copy of the environment (Settings.env)."""
-    hidden = {name: os.environ.pop(name) for name in list(os.environ) if name.startswith("TF_VAR_")}
-    try:
-        yield
-    finally:
-        os.environ.update(hidden)
 
 
 def _chain(private: Path, first: Path, then: Path) -> Path:

@@ -13,9 +13,10 @@ from typing import Any
 import pexpect
 import pytest
 
-from mck.ansible import READ_SIZE, Ansible, _batched_reads
+from mck.ansible import Ansible
 from mck.progress import PlayProgress
 from mck.report import Ui
+from mck.runner_process import READ_SIZE, batched_reads
 
 PLAY = """\
 - name: Show what the process table shows
@@ -138,7 +139,7 @@ def test_batched_reads_lose_nothing_of_a_run(tmp_path: Path) -> None:
 
 def test_batched_reads_put_pexpect_back_after_a_failure() -> None:
     spawn = pexpect.spawn
-    with pytest.raises(RuntimeError), _batched_reads():
+    with pytest.raises(RuntimeError), batched_reads():
         assert pexpect.spawn is not spawn
         raise RuntimeError("ansible-runner failed")
     assert pexpect.spawn is spawn
